@@ -59,6 +59,12 @@ typedef struct lang_kernel {
     size_t shared_bytes;      /* static shared memory of one work-group */
 } lang_kernel;
 
+/* PORT_DIALECT_C: a kernel with barrier() or shared memory keeps per-work-
+ * item copies of its variables in arrays of this many items, so the CPU
+ * backend must not launch it with a larger work-group (the entry returns
+ * without running anything if it is). Kernels without either have no limit. */
+#define LANG_CPU_MAX_GROUP_ITEMS 1024
+
 typedef struct lang_unit lang_unit;
 
 typedef struct lang_request {

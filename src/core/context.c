@@ -1,0 +1,131 @@
+/* Contexts: open every adapter the registry lists, enumerate their devices,
+ * set up the kernel cache. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/fail.h"
+#include "core_log.h"
+#include "core_types.h"
+#include "device_open.h"
+#include "handles.h"
+#include "registry.h"
+
+#define CONTEXT_PATH_MAX 4096
+
+static void context_cache_warn(void *user, const char *message)
+{
+    core_log(user, KILN_LOG_WARNING, "%s", message);
+}
+
+/* $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln. */
+static void context_cache_dir(const kiln_context_options *opts, char *dir, size_t n)
+{
+    const char *env;
+    dir[0] = '\0';
+    if (opts && opts->cache_dir)
+        snprintf(dir, n, "%s", opts->cache_dir);
+    else if ((env = getenv("KILN_CACHE_DIR")) && env[0])
+        snprintf(dir, n, "%s", env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && env[0])
+        snprintf(dir, n, "%s/kiln", env);
+    else if ((env = getenv("HOME")) && env[0])
+        snprintf(dir, n, "%s/.cache/kiln", env);
+}
+
+static void context_open_backends(kiln_context *ctx)
+{
+    size_t count;
+    const port_backend_ops *const *all = registry_all(&count);
+    for (size_t i = 0; i < count && ctx->backend_count < CORE_MAX_BACKENDS; i++) {
+        core_backend *b = &ctx->backends[ctx->backend_count++];
+        b->ops = all[i];
+        b->open_status = all[i]->open(&b->port, b->reason, sizeof b->reason);
+        if (b->open_status != KILN_OK) {
+            b->port = NULL;
+            core_log(ctx, KILN_LOG_INFO, "backend %s unavailable: %s", all[i]->name, b->reason);
+        }
+    }
+}
+
+static kiln_status context_open_devices(kiln_context *ctx)
+{
+    uint32_t total = 0;
+    for (size_t i = 0; i < ctx->backend_count; i++)
+        if (ctx->backends[i].port)
+            total += ctx->backends[i].ops->device_count(ctx->backends[i].port);
+    ctx->devices = calloc(total ? total : 1, sizeof *ctx->devices);
+    if (!ctx->devices)
+        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for %u devices", total);
+    for (size_t i = 0; i < ctx->backend_count; i++) {
+        core_backend *b = &ctx->backends[i];
+        if (!b->port)
+            continue;
+        uint32_t n = b->ops->device_count(b->port);
+        for (uint32_t d = 0; d < n; d++) {
+            kiln_device *dev = NULL;
+            kiln_status st = core_device_open(ctx, b, d, &dev);
+            if (st == KILN_OK)
+                ctx->devices[ctx->device_count++] = dev;
+            else
+                core_log(ctx, KILN_LOG_WARNING, "%s device %u failed to open: %s",
+                         b->ops->name, d, util_last_error());
+        }
+    }
+    return KILN_OK;
+}
+
+KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_options *opts)
+{
+    CORE_CHECK_OUT(out, "out");
+    *out = NULL;
+    if (opts && opts->size != sizeof *opts)
+        return util_fail(KILN_ERR_INVALID_ARG,
+                         "kiln_context_options.size is %u, expected %zu (set it to sizeof)",
+                         opts->size, sizeof *opts);
+    if (sodium_init() < 0)
+        return util_fail(KILN_ERR_INTERNAL, "libsodium failed to initialise");
+    kiln_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a context");
+    ctx->magic = CORE_MAGIC_CONTEXT;
+    if (opts) {
+        ctx->flags = opts->flags;
+        ctx->log = opts->log;
+        ctx->log_user = opts->log_user;
+    }
+    char dir[CONTEXT_PATH_MAX];
+    context_cache_dir(opts, dir, sizeof dir);
+    int use_memory = !(ctx->flags & KILN_CONTEXT_NO_CACHE);
+    int use_disk = use_memory && !(ctx->flags & KILN_CONTEXT_NO_DISK_CACHE);
+    kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
+                                  &ctx->cache);
+    if (st == KILN_OK) {
+        context_open_backends(ctx);
+        st = context_open_devices(ctx);
+    }
+    if (st != KILN_OK) {
+        kiln_context_destroy(ctx);
+        return st;
+    }
+    util_clear_error();
+    *out = ctx;
+    return KILN_OK;
+}
+
+KILN_API void kiln_context_destroy(kiln_context *ctx)
+{
+    if (!ctx || ctx->magic != CORE_MAGIC_CONTEXT)
+        return;
+    /* Modules belong to devices: drop them before the devices close. */
+    cache_destroy(ctx->cache);
+    for (uint32_t i = 0; i < ctx->device_count; i++)
+        core_device_close(ctx->devices[i]);
+    free(ctx->devices);
+    for (size_t i = 0; i < ctx->backend_count; i++)
+        if (ctx->backends[i].port)
+            ctx->backends[i].ops->close(ctx->backends[i].port);
+    ctx->magic = CORE_MAGIC_RELEASED;
+    free(ctx);
+}

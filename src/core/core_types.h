@@ -1,0 +1,100 @@
+/* The structs behind the public opaque handles. Private to src/core. */
+#ifndef KILN_CORE_TYPES_H
+#define KILN_CORE_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../lang/lang.h"
+#include "../ports/backend_port.h"
+#include "cache.h"
+
+/* Every handle starts with a magic word naming its type. A handle whose word
+ * is wrong (a forged pointer, a handle of another type, or one already
+ * released: release overwrites the word) is refused with
+ * KILN_ERR_INVALID_HANDLE instead of being used. */
+enum core_magic {
+    CORE_MAGIC_CONTEXT = 0x4b43545au,
+    CORE_MAGIC_DEVICE = 0x4b444556u,
+    CORE_MAGIC_QUEUE = 0x4b515545u,
+    CORE_MAGIC_BUFFER = 0x4b425546u,
+    CORE_MAGIC_PROGRAM = 0x4b50524fu,
+    CORE_MAGIC_KERNEL = 0x4b4b524eu,
+    CORE_MAGIC_EVENT = 0x4b45564eu,
+    CORE_MAGIC_RELEASED = 0xdeadbeefu
+};
+
+/* One backend the context tried to open. */
+typedef struct core_backend {
+    const port_backend_ops *ops;
+    port_backend *port;      /* NULL when it failed to open */
+    kiln_status open_status;
+    char reason[256];        /* why it is unavailable */
+} core_backend;
+
+#define CORE_MAX_BACKENDS 8
+
+struct kiln_context {
+    uint32_t magic;
+    uint32_t flags;
+    kiln_log_fn log;
+    void *log_user;
+    core_backend backends[CORE_MAX_BACKENDS];
+    size_t backend_count;
+    struct kiln_device **devices;
+    uint32_t device_count;
+    core_cache *cache;
+};
+
+struct kiln_device {
+    uint32_t magic;
+    kiln_context *ctx;
+    const port_backend_ops *ops;
+    port_device *port;
+    kiln_device_info info;
+    lang_caps caps;
+    /* Architecture, driver and compiler version: part of the cache key. */
+    char cache_identity[512];
+    atomic_int health; /* kiln_health */
+};
+
+struct kiln_queue {
+    uint32_t magic;
+    kiln_device *dev;
+    port_stream *stream;
+    kiln_priority priority;
+    /* Streams are not required to be thread-safe; the queue serializes. */
+    pthread_mutex_t lock;
+};
+
+struct kiln_buffer {
+    uint32_t magic;
+    kiln_device *dev;
+    port_mem *mem;
+    size_t bytes;
+    uint32_t flags;
+};
+
+struct kiln_program {
+    uint32_t magic;
+    kiln_device *dev;
+    core_module *module; /* shared with the memory cache; reference held */
+    kiln_build_origin origin;
+};
+
+struct kiln_kernel {
+    uint32_t magic;
+    kiln_device *dev;
+    core_module *module; /* reference held: a kernel outlives its program */
+    const lang_kernel *signature;
+    port_function *function;
+};
+
+struct kiln_event {
+    uint32_t magic;
+    kiln_queue *queue;
+    port_event *begin;
+    port_event *end;
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* Events: points in a queue with device timestamps. A launch event has a
+ * begin and an end point; a marker has one point used as both. */
+#include <stdlib.h>
+
+#include "../util/fail.h"
+#include "handles.h"
+
+KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    CORE_CHECK_OUT(out, "out");
+    *out = NULL;
+    kiln_event *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for an event");
+    pthread_mutex_lock(&q->lock);
+    kiln_status st = q->dev->ops->execution->event_record(q->stream, &ev->begin);
+    pthread_mutex_unlock(&q->lock);
+    if (st != KILN_OK) {
+        free(ev);
+        return st;
+    }
+    ev->end = ev->begin;
+    ev->queue = q;
+    ev->magic = CORE_MAGIC_EVENT;
+    *out = ev;
+    return KILN_OK;
+}
+
+KILN_API kiln_status kiln_event_wait(kiln_event *ev)
+{
+    CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
+    return ev->queue->dev->ops->execution->event_wait(ev->end);
+}
+
+KILN_API kiln_status kiln_event_elapsed_ns(kiln_event *start, kiln_event *end, uint64_t *ns)
+{
+    CORE_CHECK(start, CORE_MAGIC_EVENT, "start event");
+    CORE_CHECK(end, CORE_MAGIC_EVENT, "end event");
+    CORE_CHECK_OUT(ns, "ns");
+    if (start->queue->dev != end->queue->dev)
+        return util_fail(KILN_ERR_INVALID_ARG, "events of different devices cannot be compared");
+    return start->queue->dev->ops->execution->event_elapsed_ns(start->begin, end->end, ns);
+}
+
+KILN_API void kiln_event_release(kiln_event *ev)
+{
+    if (!ev || ev->magic != CORE_MAGIC_EVENT)
+        return;
+    const port_execution *ex = ev->queue->dev->ops->execution;
+    if (ev->begin && ev->begin != ev->end)
+        ex->event_release(ev->begin);
+    if (ev->end)
+        ex->event_release(ev->end);
+    ev->magic = CORE_MAGIC_RELEASED;
+    free(ev);
+}

@@ -1,0 +1,55 @@
+/* Queues: one port stream each, serialized by a mutex so that a queue may
+ * be shared between threads. */
+#include <stdlib.h>
+
+#include "../util/fail.h"
+#include "device_open.h"
+#include "handles.h"
+
+KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out)
+{
+    CORE_CHECK(dev, CORE_MAGIC_DEVICE, "device");
+    CORE_CHECK_OUT(out, "out");
+    *out = NULL;
+    if (priority < KILN_PRIORITY_LOW || priority > KILN_PRIORITY_HIGH)
+        return util_fail(KILN_ERR_INVALID_ARG, "priority %d is not a kiln_priority", (int)priority);
+    kiln_status st = core_device_usable(dev);
+    if (st != KILN_OK)
+        return st;
+    kiln_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a queue");
+    st = dev->ops->execution->stream_create(dev->port, (int)priority, &q->stream);
+    if (st != KILN_OK) {
+        free(q);
+        return st;
+    }
+    pthread_mutex_init(&q->lock, NULL);
+    q->dev = dev;
+    q->priority = priority;
+    q->magic = CORE_MAGIC_QUEUE;
+    *out = q;
+    return KILN_OK;
+}
+
+KILN_API kiln_status kiln_queue_finish(kiln_queue *q)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    pthread_mutex_lock(&q->lock);
+    kiln_status st = q->dev->ops->execution->synchronize(q->stream);
+    pthread_mutex_unlock(&q->lock);
+    return st;
+}
+
+KILN_API void kiln_queue_destroy(kiln_queue *q)
+{
+    if (!q || q->magic != CORE_MAGIC_QUEUE)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->dev->ops->execution->synchronize(q->stream);
+    q->dev->ops->execution->stream_destroy(q->stream);
+    q->magic = CORE_MAGIC_RELEASED;
+    pthread_mutex_unlock(&q->lock);
+    pthread_mutex_destroy(&q->lock);
+    free(q);
+}

@@ -1,0 +1,119 @@
+/* Helpers shared by the CPU adapter's unit tests (tests/unit/test-cpu-*.c):
+ * opening the adapter through its ops and building hand-written C that
+ * follows src/ports/cpu_kernel_abi.h, so the adapter is tested without the
+ * front end. Included by test files only (static functions). */
+#ifndef KILN_TEST_CPU_SUPPORT_H
+#define KILN_TEST_CPU_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_internal.h"
+#include "ports/cpu_kernel_abi.h"
+#include "util/fail.h"
+#include "util/log_buffer.h"
+
+#define CPU_TEST_ASSERT_OK(expr)                                                        \
+    do {                                                                                \
+        kiln_status cpu_test_status_ = (expr);                                          \
+        if (cpu_test_status_ != KILN_OK)                                                \
+            fail_msg("%s returned %d: %s", #expr, (int)cpu_test_status_, util_last_error()); \
+    } while (0)
+
+typedef struct cpu_test_env {
+    const port_backend_ops *ops;
+    port_backend *backend;
+    port_device *dev;
+    port_stream *stream;
+} cpu_test_env;
+
+static inline void cpu_test_open(cpu_test_env *env)
+{
+    char reason[256] = "";
+    env->ops = &cpu_backend_ops;
+    CPU_TEST_ASSERT_OK(env->ops->open(&env->backend, reason, sizeof reason));
+    assert_int_equal(env->ops->device_count(env->backend), 1);
+    CPU_TEST_ASSERT_OK(env->ops->device_open(env->backend, 0, &env->dev));
+    CPU_TEST_ASSERT_OK(env->ops->execution->stream_create(env->dev, 0, &env->stream));
+}
+
+static inline void cpu_test_close(cpu_test_env *env)
+{
+    env->ops->execution->stream_destroy(env->stream);
+    env->ops->device_close(env->dev);
+    env->ops->close(env->backend);
+}
+
+/* A seed from the clock, printed so that a failure can be replayed with
+ * KILN_TEST_SEED. */
+static inline unsigned cpu_test_seed(void)
+{
+    const char *fixed = getenv("KILN_TEST_SEED");
+    unsigned seed = fixed ? (unsigned)strtoul(fixed, NULL, 10)
+                          : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    printf("# seed %u (set KILN_TEST_SEED to replay)\n", seed);
+    srand(seed);
+    return seed;
+}
+
+/* Compiles the body after the ABI declaration, as the emitter would. */
+static inline kiln_status cpu_test_compile(const cpu_test_env *env, const char *body,
+                                           port_module **out, port_log *log)
+{
+    size_t size = strlen(KILN_CPU_ABI_TEXT) + strlen(body) + 1;
+    char *source = malloc(size);
+    assert_non_null(source);
+    snprintf(source, size, "%s%s", KILN_CPU_ABI_TEXT, body);
+    port_compile_input in = {.source = source, .source_length = strlen(source),
+                             .source_name = "test.kc"};
+    kiln_status st = env->ops->compile->compile(env->dev, &in, out, log);
+    free(source);
+    return st;
+}
+
+static inline port_function *cpu_test_function(const cpu_test_env *env, port_module *m,
+                                               const char *entry)
+{
+    port_function *f = NULL;
+    CPU_TEST_ASSERT_OK(env->ops->compile->get_function(m, entry, &f));
+    assert_non_null(f);
+    return f;
+}
+
+/* Writes, for every work-item, a value mixing its 3-D global id with a
+ * salt: out[flat] = (x * 1 + y * 4099 + z * 1048583) ^ salt, where flat
+ * is the row-major index over the global size. */
+static const char cpu_test_ids_kernel[] =
+    "#include <stddef.h>\n"
+    "void kiln_entry_ids(const kiln_cpu_group *g, void *const *args)\n"
+    "{\n"
+    "    unsigned *out = *(unsigned *const *)args[0];\n"
+    "    unsigned salt = *(const unsigned *)args[1];\n"
+    "    for (unsigned lz = 0; lz < g->local_size[2]; lz++)\n"
+    "    for (unsigned ly = 0; ly < g->local_size[1]; ly++)\n"
+    "    for (unsigned lx = 0; lx < g->local_size[0]; lx++) {\n"
+    "        unsigned x = g->group_id[0] * g->local_size[0] + lx;\n"
+    "        unsigned y = g->group_id[1] * g->local_size[1] + ly;\n"
+    "        unsigned z = g->group_id[2] * g->local_size[2] + lz;\n"
+    "        size_t flat = x + (size_t)g->global_size[0] * (y + (size_t)g->global_size[1] * z);\n"
+    "        out[flat] = (x + y * 4099u + z * 1048583u) ^ salt;\n"
+    "    }\n"
+    "}\n"
+    "void kiln_entry_empty(const kiln_cpu_group *g, void *const *args) { (void)g; (void)args; }\n";
+
+static inline unsigned cpu_test_expected_id(unsigned x, unsigned y, unsigned z, unsigned salt)
+{
+    return (x + y * 4099u + z * 1048583u) ^ salt;
+}
+
+#endif

@@ -1,0 +1,126 @@
+/* kiln devices: every device of every backend, as a table or JSON. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+#define BYTES_PER_MIB (1024.0 * 1024.0)
+
+static const char *health_name(kiln_health health)
+{
+    switch (health) {
+    case KILN_HEALTH_HEALTHY: return "healthy";
+    case KILN_HEALTH_DEGRADED: return "degraded";
+    case KILN_HEALTH_LOST: return "lost";
+    }
+    return "unknown";
+}
+
+static void print_help(void)
+{
+    printf("usage: kiln devices [--json]\n\n"
+           "Lists every device kiln found: index (usable as --device), backend,\n"
+           "name, memory, compute units and health.\n\n"
+           "  --json    print a JSON object {\"devices\": [...]} instead of a table\n");
+}
+
+static cJSON *device_json(uint32_t index, const kiln_device_info *info)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(obj, "index", index);
+    cJSON_AddStringToObject(obj, "backend", kiln_backend_name(info->backend));
+    cJSON_AddNumberToObject(obj, "backend_index", info->backend_index);
+    cJSON_AddStringToObject(obj, "name", info->name);
+    cJSON_AddStringToObject(obj, "vendor", info->vendor);
+    cJSON_AddStringToObject(obj, "driver_version", info->driver_version);
+    cJSON_AddStringToObject(obj, "architecture", info->architecture);
+    cJSON_AddNumberToObject(obj, "memory_bytes", (double)info->memory_bytes);
+    cJSON_AddNumberToObject(obj, "compute_units", info->compute_units);
+    cJSON_AddNumberToObject(obj, "max_work_group_size", info->max_work_group_size);
+    cJSON_AddNumberToObject(obj, "shared_memory_bytes", (double)info->shared_memory_bytes);
+    cJSON_AddNumberToObject(obj, "subgroup_size", info->subgroup_size);
+    cJSON *caps = cJSON_AddArrayToObject(obj, "capabilities");
+    if (info->capabilities & KILN_CAP_DOUBLE)
+        cJSON_AddItemToArray(caps, cJSON_CreateString("double"));
+    if (info->capabilities & KILN_CAP_FLOAT_ATOMICS)
+        cJSON_AddItemToArray(caps, cJSON_CreateString("float_atomics"));
+    if (info->capabilities & KILN_CAP_SUBGROUPS)
+        cJSON_AddItemToArray(caps, cJSON_CreateString("subgroups"));
+    if (info->capabilities & KILN_CAP_INT64_ATOMICS)
+        cJSON_AddItemToArray(caps, cJSON_CreateString("int64_atomics"));
+    cJSON_AddStringToObject(obj, "health", health_name(info->health));
+    return obj;
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'j') {
+            json = true;
+        } else if (opt == 'h') {
+            print_help();
+            return CLI_EXIT_OK;
+        } else {
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kiln devices: unexpected argument '%s'\n", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+
+    kiln_context *ctx = NULL;
+    kiln_status st = kiln_context_create(&ctx, NULL);
+    if (st != KILN_OK) {
+        cli_report_status("cannot create a context", st);
+        return CLI_EXIT_FAILURE;
+    }
+    int rc = CLI_EXIT_OK;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(root, "devices");
+    if (!json)
+        printf("%-5s %-8s %-40s %12s %6s  %s\n", "index", "backend", "name", "memory MiB",
+               "units", "health");
+    uint32_t count = kiln_device_count(ctx);
+    for (uint32_t i = 0; i < count; i++) {
+        kiln_device *dev = NULL;
+        kiln_device_info info;
+        st = kiln_device_get(ctx, i, &dev);
+        if (st == KILN_OK)
+            st = kiln_device_get_info(dev, &info);
+        if (st != KILN_OK) {
+            cli_report_status("cannot describe a device", st);
+            rc = CLI_EXIT_FAILURE;
+            continue;
+        }
+        if (json)
+            cJSON_AddItemToArray(list, device_json(i, &info));
+        else
+            printf("%-5" PRIu32 " %-8s %-40s %12.0f %6" PRIu32 "  %s\n", i,
+                   kiln_backend_name(info.backend), info.name,
+                   (double)info.memory_bytes / BYTES_PER_MIB, info.compute_units,
+                   health_name(info.health));
+    }
+    if (json) {
+        char *text = cJSON_Print(root);
+        if (text)
+            printf("%s\n", text);
+        else
+            rc = CLI_EXIT_FAILURE;
+        free(text);
+    }
+    cJSON_Delete(root);
+    kiln_context_destroy(ctx);
+    return rc;
+}
