@@ -10,6 +10,12 @@
 /* Tile edge of the tiled SGEMM; the same as TILE in matmul_tiled.kc. */
 #define BASELINE_SGEMM_TILE 16
 
+/* Every parallel loop is scheduled dynamically in chunks of a few hundred
+ * microseconds of work: on a quiet machine that costs nothing measurable
+ * against a static schedule, and when other work takes a core for a while,
+ * the other threads take over its chunks instead of waiting for it, as the
+ * kiln CPU pool's threads do. */
+
 /* Sets the number of OpenMP threads every baseline uses. */
 void baseline_set_threads(int threads);
 

@@ -1,8 +1,9 @@
 #include "baselines.h"
 
-/* Elements each thread sums in one vectorized inner loop before adding
- * into its share of the total. */
+/* Elements summed in one vectorized inner loop before they are added into
+ * the thread's share of the total, and such chunks per scheduling chunk. */
 #define REDUCE_CHUNK 4096u
+#define REDUCE_CHUNKS_PER_GRAB 16
 
 float baseline_reduce_sum(size_t n, const float *x)
 {
@@ -11,7 +12,7 @@ float baseline_reduce_sum(size_t n, const float *x)
      * vectorize this form. */
     const size_t chunks = (n + REDUCE_CHUNK - 1) / REDUCE_CHUNK;
     float sum = 0.0f;
-#pragma omp parallel for schedule(static) reduction(+ : sum)
+#pragma omp parallel for schedule(dynamic, REDUCE_CHUNKS_PER_GRAB) reduction(+ : sum)
     for (size_t c = 0; c < chunks; c++) {
         const size_t begin = c * REDUCE_CHUNK;
         const size_t end = begin + REDUCE_CHUNK < n ? begin + REDUCE_CHUNK : n;

@@ -30,7 +30,7 @@ static void multiply_tile(uint32_t n, const float *a, const float *b, uint32_t r
 void baseline_sgemm_tiled(uint32_t n, const float *a, const float *b, float *c)
 {
     const uint32_t tiles = n / TILE;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic)
     for (uint32_t block = 0; block < tiles * tiles; block++) {
         const uint32_t row0 = block / tiles * TILE;
         const uint32_t col0 = block % tiles * TILE;

@@ -2,11 +2,14 @@
 
 #include "baselines.h"
 
+/* Rows per scheduling chunk: 256 KiB of a 4096-wide grid. */
+#define STENCIL_ROWS_PER_GRAB 16
+
 void baseline_stencil5(uint32_t width, uint32_t height, float center, float side,
                        const float *in, float *out)
 {
     const size_t w = width;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, STENCIL_ROWS_PER_GRAB)
     for (uint32_t y = 0; y < height; y++) {
         const float *row = in + y * w;
         float *dst = out + y * w;

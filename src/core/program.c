@@ -109,6 +109,31 @@ static kiln_status program_compile(kiln_device *dev, core_cache *cache, const ch
     return KILN_OK;
 }
 
+/* A kernel whose work-group memory exceeds what the device gives a group
+ * would fail (or, on the CPU, overflow a stack) at launch: refuse it now. */
+static kiln_status program_check_limits(const kiln_device *dev, const lang_unit *unit,
+                                        const char *name)
+{
+    uint32_t n = lang_unit_kernel_count(unit);
+    for (uint32_t i = 0; i < n; i++) {
+        const lang_kernel *k = lang_unit_kernel(unit, i);
+        if (k->shared_bytes > dev->info.shared_memory_bytes)
+            return util_fail(KILN_ERR_UNSUPPORTED,
+                             "%s: kernel '%s' uses %zu bytes of shared memory; device '%s' gives "
+                             "a work-group %llu",
+                             name, k->name, k->shared_bytes, dev->info.name,
+                             (unsigned long long)dev->info.shared_memory_bytes);
+        size_t frame = dev->ops->dialect == PORT_DIALECT_C ? lang_unit_cpu_frame_bytes(unit, i) : 0;
+        if (frame > KILN_CPU_MAX_FRAME_BYTES)
+            return util_fail(KILN_ERR_UNSUPPORTED,
+                             "%s: kernel '%s' needs %zu bytes of work-group memory on the CPU "
+                             "(shared arrays plus per-work-item copies of variables live across "
+                             "barrier()); the CPU backend's limit is %u",
+                             name, k->name, frame, KILN_CPU_MAX_FRAME_BYTES);
+    }
+    return KILN_OK;
+}
+
 static kiln_status program_resolve_functions(kiln_device *dev, core_module *m)
 {
     uint32_t n = lang_unit_kernel_count(m->unit);
@@ -137,6 +162,8 @@ static kiln_status program_build_module(kiln_device *dev, const char *source, co
     m->device = dev->port;
     atomic_init(&m->refs, 1);
     kiln_status st = program_translate(dev, source, defines, name, &m->unit);
+    if (st == KILN_OK)
+        st = program_check_limits(dev, m->unit, name);
     if (st == KILN_OK)
         st = program_compile(dev, dev->ctx->cache, defines, name, m, origin);
     if (st == KILN_OK)

@@ -18,7 +18,15 @@
 #define LANG_MAX_EXPANSION_DEPTH 64        /* nested macro argument expansion */
 #define LANG_MAX_NESTING 200               /* AST depth: parser and every walker */
 #define LANG_MAX_ERRORS 20                 /* diagnostics before giving up */
+/* Counts that keep every lookup and check below quadratic blow-ups. */
+#define LANG_MAX_MEMBERS 1024              /* members of one struct */
+#define LANG_MAX_PARAMS 256                /* parameters of a function or macro */
+#define LANG_MAX_HIDESET 4096              /* macros being expanded around one token */
+#define LANG_MAX_RECOMPUTED 64             /* C: variables recomputed per work-item loop */
 #define LANG_MAX_ARRAY_BYTES (1u << 30)    /* one array or struct */
+/* C dialect: shared memory plus per-work-item copies live on the stack of
+ * the thread that runs a group; more than this is refused at translation. */
+#define LANG_CPU_MAX_FRAME_BYTES (64u << 20)
 
 /* ---- arena and text buffers ------------------------------------------ */
 
@@ -296,8 +304,10 @@ struct lang_func {
     uint32_t call_capacity;
     int visit;                 /* recursion check state */
     size_t shared_bytes;
+    size_t cpu_frame_bytes;    /* C: shared + per-item arrays on the entry's stack */
     lang_var **shared_vars;
     uint32_t shared_count;
+    uint32_t shared_capacity;
     struct lang_func *next;
 };
 

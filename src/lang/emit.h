@@ -26,14 +26,18 @@ typedef struct lang_dialect {
     /* op is + - * / or 'n' for negation; b is NULL for negation. */
     void (*emit_vector_op)(lang_emitter *em, int op, const lang_type *v, const lang_expr *a,
                            const lang_expr *b);
+    /* Integer / and % (NULL: the target's own operators). The CPU must not
+     * trap on a division by zero the way no GPU does. */
+    void (*emit_int_div)(lang_emitter *em, int op, const lang_type *t, const lang_expr *a,
+                         const lang_expr *b);
     /* Storage qualifiers of a helper function. */
     const char *helper_prefix;
     void (*emit_kernel)(lang_emitter *em, lang_func *f);
     /* Hidden leading parameters of a helper, and the matching arguments of
-     * a call (the C work-item context); NULL where none are needed. Each
-     * writes nothing, or text ending in ", ". */
+     * a call (the C work-item context); NULL where none are needed. The call
+     * hook returns whether it wrote any argument. */
     void (*emit_helper_context)(lang_emitter *em, const lang_func *f);
-    void (*emit_call_context)(lang_emitter *em, const lang_func *callee);
+    int (*emit_call_context)(lang_emitter *em, const lang_func *callee);
 } lang_dialect;
 
 struct lang_emitter {
@@ -93,11 +97,16 @@ void lang_emit_initializer(lang_emitter *em, const lang_expr *init, const lang_t
 void lang_emit_params(lang_emitter *em, const lang_func *f, int first);
 void lang_emit_literal_int(lang_emitter *em, uint64_t v, lang_type_kind k);
 
-/* Barrier rules common to every backend (emit_c_barrier.c). */
+/* Barrier rules common to every backend (barrier_rules.c). */
 void lang_check_barrier_rules(lang_ctx *ctx, lang_program *prog);
 /* C: a kernel with barrier() or shared memory, as work-item loops. */
 void lang_emit_c_group_kernel(lang_emitter *em, lang_func *f);
 void lang_emit_c_load_params(lang_emitter *em, const lang_func *f);
+/* emit_c_analysis.c: marks promoted, recomputed (remat), uniform and
+ * interchanged parts of a kernel that runs as work-item loops. */
+void lang_c_analyse_group_kernel(lang_func *f);
+int lang_c_group_level(const lang_stmt *s);
+int lang_c_has_return(const lang_stmt *s);
 
 /* Name of a vector type for prelude keys: "float4". */
 const char *lang_vector_suffix(lang_emitter *em, const lang_type *v);

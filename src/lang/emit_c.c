@@ -46,7 +46,7 @@ static void c_unit_header(lang_emitter *em)
         "#define KILN_EXPORT __attribute__((visibility(\"default\")))\n"
         "/* Work-items of one group that a kernel with barrier() can hold: per-item\n"
         "   copies of variables live in arrays of this length. */\n"
-        "#define KILN_CPU_MAX_GROUP_ITEMS %d\n"
+        "#define KILN_CPU_MAX_GROUP_ITEMS %u\n"
         "typedef struct kiln_ctx {\n"
         "    unsigned int group_id[3], local_size[3], num_groups[3], global_size[3], base[3];\n"
         "} kiln_ctx;\n"
@@ -233,16 +233,51 @@ static void c_builtin(lang_emitter *em, const lang_expr *call)
     }
 }
 
+/* Integer division and remainder that cannot trap: x / 0 is 0 and
+ * INT_MIN / -1 wraps, as a GPU would give some value instead of a signal
+ * that takes down the host process. */
+static void c_int_div(lang_emitter *em, int op, const lang_type *t, const lang_expr *a,
+                      const lang_expr *b)
+{
+    const char *kname = lang_scalar_kiln_name(t->kind);
+    const char *tn = c_scalar_name(t->kind);
+    const char *name = op == '/' ? "div" : "rem";
+    char key[32];
+    snprintf(key, sizeof key, "%s_%s", name, kname);
+    if (lang_emit_first(em, key)) {
+        int is_signed = t->kind == LANG_T_INT || t->kind == LANG_T_LONG;
+        const char *utn = t->kind == LANG_T_INT ? "unsigned int" : "unsigned long long";
+        if (!is_signed)
+            lang_prelude_printf(em, "KILN_FN %s kiln_%s_%s(%s a, %s b) { return b == 0 ? 0 : a %c b; }\n",
+                                tn, name, kname, tn, tn, op);
+        else if (op == '/')
+            lang_prelude_printf(em, "KILN_FN %s kiln_div_%s(%s a, %s b) { return b == 0 ? 0 : b == -1 ? "
+                                    "(%s)(0 - (%s)a) : a / b; }\n",
+                                tn, kname, tn, tn, tn, utn);
+        else
+            lang_prelude_printf(em, "KILN_FN %s kiln_rem_%s(%s a, %s b) { return b == 0 || b == -1 ? 0 "
+                                    ": a %% b; }\n",
+                                tn, kname, tn, tn);
+    }
+    lang_emit_printf(em, "kiln_%s_%s(", name, kname);
+    lang_emit_expr_as(em, a, t);
+    lang_emit_puts(em, ", ");
+    lang_emit_expr_as(em, b, t);
+    lang_emit_puts(em, ")");
+}
+
 static void c_helper_context(lang_emitter *em, const lang_func *f)
 {
     (void)f;
     lang_emit_puts(em, "const kiln_ctx *kiln_c, int kiln_lx, int kiln_ly, int kiln_lz");
 }
 
-static void c_call_context(lang_emitter *em, const lang_func *callee)
+static int c_call_context(lang_emitter *em, const lang_func *callee)
 {
-    if (callee->uses_index)
-        lang_emit_puts(em, "kiln_c, kiln_lx, kiln_ly, kiln_lz, ");
+    if (!callee->uses_index)
+        return 0;
+    lang_emit_puts(em, "kiln_c, kiln_lx, kiln_ly, kiln_lz");
+    return 1;
 }
 
 /* Declares each parameter as a local of the entry, read from args[i]. A
@@ -309,6 +344,7 @@ const lang_dialect lang_dialect_c = {
     .constant_prefix = "static const ",
     .emit_builtin = c_builtin,
     .emit_vector_op = lang_clike_vector_op,
+    .emit_int_div = c_int_div,
     .helper_prefix = "static inline ",
     .emit_kernel = c_kernel,
     .emit_helper_context = c_helper_context,

@@ -201,10 +201,9 @@ static void emit_call(lang_emitter *em, const lang_expr *e)
         return;
     }
     lang_emit_printf(em, "%s(", e->callee->emit_name);
-    if (em->d->emit_call_context)
-        em->d->emit_call_context(em, e->callee);
+    int context = em->d->emit_call_context && em->d->emit_call_context(em, e->callee);
     for (uint32_t i = 0; i < e->arg_count; i++) {
-        if (i)
+        if (i || context)
             lang_emit_puts(em, ", ");
         lang_emit_expr_as(em, e->args[i], e->callee->params[i]->type);
     }
@@ -248,6 +247,11 @@ void lang_emit_expr(lang_emitter *em, const lang_expr *e)
             em->d->emit_vector_op(em, e->op, e->type, e->a, e->b);
             return;
         }
+        if ((e->op == '/' || e->op == '%') && em->d->emit_int_div &&
+            lang_type_is_integer(e->type)) {
+            em->d->emit_int_div(em, e->op, e->type, e->a, e->b);
+            return;
+        }
         lang_emit_puts(em, "(");
         lang_emit_expr(em, e->a);
         lang_emit_printf(em, " %s ", lang_punct_text(e->op));
@@ -260,6 +264,12 @@ void lang_emit_expr(lang_emitter *em, const lang_expr *e)
         if (is_vector_arith(e->a) && e->op != '=') {
             lang_emit_puts(em, " = ");
             em->d->emit_vector_op(em, compound_op(e->op), e->a->type, e->a, e->b);
+        } else if ((e->op == LANG_P_DIV_ASSIGN || e->op == LANG_P_MOD_ASSIGN) &&
+                   em->d->emit_int_div && lang_type_is_integer(e->a->type) &&
+                   lang_type_is_integer(e->b->type) && !lang_has_side_effects(e->a)) {
+            const lang_type *t = lang_arith_common(e->a->type, e->b->type);
+            lang_emit_printf(em, " = (%s)", lang_emit_type_name(em, e->a->type));
+            em->d->emit_int_div(em, e->op == LANG_P_DIV_ASSIGN ? '/' : '%', t, e->a, e->b);
         } else {
             lang_emit_printf(em, " %s ", lang_punct_text(e->op));
             if (e->op == '=')

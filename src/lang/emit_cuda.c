@@ -36,7 +36,7 @@ static void cuda_unit_header(lang_emitter *em)
 {
     lang_header_printf(em,
         "/* Kiln C translated for CUDA (NVRTC); includes no header. */\n"
-        "#define KILN_FN static __device__ __forceinline__\n"
+        "#define KILN_FN __device__ __forceinline__\n"
         "#define KILN_ALIGN(n) alignas(n)\n"
         "KILN_FN unsigned int kiln_pick(unsigned int d, unsigned int x, unsigned int y,\n"
         "                               unsigned int z, unsigned int other) {\n"

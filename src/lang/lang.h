@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ports/cpu_kernel_abi.h"
+#include "../ports/cpu_kernel_abi.h"
 #include "../ports/port_types.h"
 
 /* Device capabilities the emitter must honour: using a construct the device
@@ -63,7 +65,7 @@ typedef struct lang_kernel {
  * item copies of its variables in arrays of this many items, so the CPU
  * backend must not launch it with a larger work-group (the entry returns
  * without running anything if it is). Kernels without either have no limit. */
-#define LANG_CPU_MAX_GROUP_ITEMS 1024
+#define LANG_CPU_MAX_GROUP_ITEMS KILN_CPU_MAX_GROUP_ITEMS
 
 typedef struct lang_unit lang_unit;
 
@@ -91,5 +93,12 @@ const lang_kernel *lang_unit_kernel(const lang_unit *u, uint32_t index);
 /* NULL if the unit has no kernel of that name. */
 const lang_kernel *lang_unit_find_kernel(const lang_unit *u, const char *name);
 void lang_unit_free(lang_unit *u);
+
+/* PORT_DIALECT_C: bytes that kiln_entry_NAME of kernel `index` keeps on
+ * the stack of the thread running a group (shared memory and per-work-item
+ * copies of variables that cross a barrier; locals of a work-item come on
+ * top). The CPU backend sizes its thread stacks from it. 0 for other
+ * dialects and for kernels without barrier() or shared memory. */
+size_t lang_unit_cpu_frame_bytes(const lang_unit *u, uint32_t index);
 
 #endif

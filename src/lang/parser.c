@@ -84,10 +84,7 @@ static const lang_type *vector_by_name(const char *name)
 
 static const lang_typedef *find_typedef(lang_parser *ps, const char *name)
 {
-    for (const lang_typedef *t = ps->typedefs; t; t = t->next)
-        if (strcmp(t->name, name) == 0)
-            return t;
-    return NULL;
+    return lang_map_get(&ps->typedef_names, name);
 }
 
 int lang_starts_type(lang_parser *ps, const lang_token *t)
@@ -108,14 +105,13 @@ int lang_starts_type(lang_parser *ps, const lang_token *t)
 
 static lang_struct *find_struct(lang_parser *ps, const char *name)
 {
-    for (lang_struct *s = ps->prog->structs; s; s = s->next_defined)
-        if (s->name && strcmp(s->name, name) == 0)
-            return s;
-    return NULL;
+    return lang_map_get(&ps->struct_names, name);
 }
 
 static void add_struct(lang_parser *ps, lang_struct *s)
 {
+    if (s->name)
+        lang_map_put(ps->ctx, &ps->struct_names, s->name, s);
     if (ps->struct_tail)
         ps->struct_tail->next_defined = s;
     else
@@ -142,6 +138,8 @@ static void parse_struct_body(lang_parser *ps, lang_struct *s)
             if (t->kind == LANG_T_VOID || (t->kind == LANG_T_STRUCT && !t->def->complete) ||
                 (t->kind == LANG_T_ARRAY && t->count == 0))
                 lang_parse_fail(ps, loc, "member '%s' has an incomplete type", name);
+            if (s->member_count == LANG_MAX_MEMBERS)
+                lang_parse_fail(ps, loc, "a struct has at most %d members", LANG_MAX_MEMBERS);
             for (uint32_t i = 0; i < s->member_count; i++)
                 if (!strcmp(s->members[i].name, name))
                     lang_parse_fail(ps, loc, "duplicate member '%s'", name);
@@ -429,6 +427,8 @@ static void parse_params(lang_parser *ps, lang_func *f)
         const char *name;
         lang_loc loc;
         const lang_type *t = lang_parse_declarator(ps, &spec, &name, &loc, 0);
+        if (f->param_count == LANG_MAX_PARAMS)
+            lang_parse_fail(ps, loc, "a function has at most %d parameters", LANG_MAX_PARAMS);
         lang_var *v = new_var(ps, &spec, t, name, loc);
         v->is_param = 1;
         if (t->kind != LANG_T_POINTER && spec.has_space)
@@ -524,8 +524,13 @@ static void add_typedef(lang_parser *ps, const char *name, const lang_type *t, l
     td->type = t;
     td->next = ps->typedefs;
     ps->typedefs = td;
-    if (t->kind == LANG_T_STRUCT && !t->def->name)
+    lang_map_put(ps->ctx, &ps->typedef_names, name, td);
+    /* typedef struct { ... } name; also answers to `struct name` unless that
+     * tag is taken, so one struct is never emitted under two names. */
+    if (t->kind == LANG_T_STRUCT && !t->def->name && !find_struct(ps, name)) {
         t->def->name = name;
+        lang_map_put(ps->ctx, &ps->struct_names, name, t->def);
+    }
 }
 
 static void parse_top_level(lang_parser *ps)

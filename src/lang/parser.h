@@ -4,7 +4,7 @@
 #ifndef KILN_LANG_PARSER_H
 #define KILN_LANG_PARSER_H
 
-#include "ast.h"
+#include "sema.h"
 
 typedef struct lang_typedef {
     const char *name;
@@ -20,6 +20,8 @@ typedef struct lang_parser {
     lang_program *prog;
     lang_struct *struct_tail;
     lang_typedef *typedefs;
+    lang_map typedef_names;  /* name -> lang_typedef, so lookups stay O(1) */
+    lang_map struct_names;   /* name -> lang_struct */
     lang_func *func_tail;
     uint32_t constant_capacity;
 } lang_parser;

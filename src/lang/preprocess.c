@@ -13,6 +13,7 @@
 struct lang_hideset {
     const char *name;
     struct lang_hideset *next;
+    uint32_t length; /* nodes in this chain, bounded by LANG_MAX_HIDESET */
 };
 
 typedef struct pp_macro {
@@ -61,6 +62,22 @@ static int hideset_has(const lang_hideset *h, const char *name)
         if (strcmp(h->name, name) == 0)
             return 1;
     return 0;
+}
+
+/* A macro expanding inside LANG_MAX_HIDESET others is a chain no real
+ * kernel needs, and checking such sets would cost quadratic time. */
+static lang_hideset *hideset_push(pp *p, const char *name, lang_hideset *next, lang_loc loc)
+{
+    uint32_t length = next ? next->length + 1 : 1;
+    if (length > LANG_MAX_HIDESET) {
+        lang_error(p->ctx, loc, "macro expansion nested too deeply (limit %d)", LANG_MAX_HIDESET);
+        lang_bail(p->ctx, KILN_ERR_COMPILE);
+    }
+    lang_hideset *h = lang_alloc(p->ctx, sizeof *h);
+    h->name = name;
+    h->next = next;
+    h->length = length;
+    return h;
 }
 
 static lang_token *copy_token(pp *p, const lang_token *t)
@@ -132,6 +149,10 @@ static void define_macro(pp *p, lang_token *line, lang_loc loc)
             }
             if (t->kind != LANG_TK_IDENT) {
                 lang_error(p->ctx, t->loc, "expected a macro parameter name");
+                return;
+            }
+            if (m->param_count == LANG_MAX_PARAMS) {
+                lang_error(p->ctx, t->loc, "a macro has at most %d parameters", LANG_MAX_PARAMS);
                 return;
             }
             if (m->param_count == cap) {
@@ -393,16 +414,14 @@ static lang_token *paste(pp *p, const lang_token *a, const lang_token *b)
 
 /* Appends copies of list (up to its EOF) marked with hide. */
 static lang_token *append_copies(pp *p, lang_token *tail, const lang_token *list, lang_loc loc,
-                                 lang_hideset *hide)
+                                 lang_hideset *hide, lang_token **prev)
 {
     for (; list->kind != LANG_TK_EOF; list = list->next) {
+        *prev = tail;
         lang_token *c = copy_token(p, list);
         c->loc = loc;
         c->at_line_start = 0;
-        lang_hideset *h = lang_alloc(p->ctx, sizeof *h);
-        h->name = hide->name;
-        h->next = list->hide ? list->hide : hide->next;
-        c->hide = h;
+        c->hide = hideset_push(p, hide->name, list->hide ? list->hide : hide->next, list->loc);
         tail = tail->next = c;
     }
     return tail;
@@ -422,11 +441,10 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
         if (!args)
             return rest;
     }
-    lang_hideset *hide = lang_alloc(p->ctx, sizeof *hide);
-    hide->name = m->name;
-    hide->next = tok->hide;
+    lang_hideset *hide = hideset_push(p, m->name, tok->hide, tok->loc);
     lang_token head = {0};
     lang_token *tail = &head;
+    lang_token *prev = NULL; /* the node before tail, for ## */
     for (lang_token *b = m->body; b->kind != LANG_TK_EOF; b = b->next) {
         int pasted_left = tail != &head && b != m->body && lang_tok_punct(b, LANG_P_HASHHASH);
         if (lang_tok_punct(b, LANG_P_HASHHASH)) {
@@ -437,16 +455,12 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
             }
             int pi = param_index(m, rhs);
             lang_token *right = pi >= 0 ? args[pi].raw : rhs;
-            /* Find the token before tail to replace tail with the paste. */
-            lang_token *before = &head;
-            while (before->next != tail)
-                before = before->next;
             if (right->kind != LANG_TK_EOF) {
                 lang_token *joined = paste(p, tail, right);
-                before->next = joined;
+                prev->next = joined;
                 tail = joined;
                 if (pi >= 0)
-                    tail = append_copies(p, tail, right->next, tok->loc, hide);
+                    tail = append_copies(p, tail, right->next, tok->loc, hide, &prev);
             }
             b = rhs;
             continue;
@@ -461,13 +475,14 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
                     args[pi].expanded = pp_scan(p, copy_list(p, args[pi].raw), 0, depth + 1);
                 src = args[pi].expanded;
             }
-            tail = append_copies(p, tail, src, tok->loc, hide);
+            tail = append_copies(p, tail, src, tok->loc, hide, &prev);
             continue;
         }
         lang_token *c = copy_token(p, b);
         c->loc = tok->loc;
         c->at_line_start = 0;
         c->hide = hide;
+        prev = tail;
         tail = tail->next = c;
     }
     if (head.next)

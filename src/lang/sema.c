@@ -158,11 +158,14 @@ static void check_local_var(lang_sema *s, lang_var *v, int block_depth)
             lang_error(s->ctx, v->loc, "shared variable '%s' cannot have an initializer", v->name);
         size_t a = lang_type_align(v->type);
         f->shared_bytes = (f->shared_bytes + a - 1) / a * a + lang_type_size(v->type);
-        lang_var **grown = lang_alloc(s->ctx, (f->shared_count + 1) * sizeof *grown);
-        if (f->shared_count)
-            memcpy(grown, f->shared_vars, f->shared_count * sizeof *grown);
-        grown[f->shared_count++] = v;
-        f->shared_vars = grown;
+        if (f->shared_count == f->shared_capacity) {
+            f->shared_capacity = f->shared_capacity ? f->shared_capacity * 2 : 8;
+            lang_var **grown = lang_alloc(s->ctx, f->shared_capacity * sizeof *grown);
+            if (f->shared_count)
+                memcpy(grown, f->shared_vars, f->shared_count * sizeof *grown);
+            f->shared_vars = grown;
+        }
+        f->shared_vars[f->shared_count++] = v;
     }
     if (v->init && v->space != LANG_SPACE_SHARED)
         v->type = check_init(s, v->type, v->init, v->name);
@@ -433,10 +436,16 @@ void lang_check(lang_ctx *ctx, lang_program *prog)
     lang_sema *s = lang_alloc(ctx, sizeof *s);
     s->ctx = ctx;
     s->prog = prog;
+    uint32_t anonymous = 0;
     for (lang_struct *st = prog->structs; st; st = st->next_defined) {
-        if (st->name)
+        if (st->name) {
             check_reserved_name(s, st->name, st->loc);
-        st->emit_name = st->name ? lang_emit_ident(ctx, st->name) : NULL;
+            st->emit_name = lang_emit_ident(ctx, st->name);
+        } else {
+            char name[32];
+            snprintf(name, sizeof name, "kiln_anon_%u", ++anonymous);
+            st->emit_name = lang_strndup(ctx, name, strlen(name));
+        }
     }
     for (lang_func *f = prog->funcs; f; f = f->next)
         declare_function(s, f);

@@ -47,7 +47,12 @@ const lang_type *lang_check_expr(lang_sema *s, lang_expr *e);
  * place in messages ("initializer of 'x'", "argument 2 of 'f'"). */
 void lang_check_convert(lang_sema *s, lang_expr *e, const lang_type *to, const char *context);
 const lang_type *lang_decay(lang_sema *s, lang_expr *e);
+/* sema_access.c */
+const lang_type *lang_check_call(lang_sema *s, lang_expr *e);
+const lang_type *lang_check_index(lang_sema *s, lang_expr *e);
+const lang_type *lang_check_member(lang_sema *s, lang_expr *e);
 const lang_type *lang_arith_common(const lang_type *a, const lang_type *b);
+int lang_has_side_effects(const lang_expr *e);
 const lang_type *lang_check_builtin(lang_sema *s, lang_expr *call, lang_builtin b);
 lang_builtin lang_builtin_lookup(const char *name);
 void lang_require_double(lang_sema *s, const lang_type *t, lang_loc loc);

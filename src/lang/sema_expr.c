@@ -378,14 +378,15 @@ static int compound_to_binary(int op)
 
 /* Vector compound assignment is emitted as v = op(v, x), so v must be
  * free of side effects. */
-static int has_side_effects(const lang_expr *e)
+int lang_has_side_effects(const lang_expr *e)
 {
     if (!e)
         return 0;
     if (e->kind == LANG_E_ASSIGN || e->kind == LANG_E_CALL || e->kind == LANG_E_POSTFIX ||
         (e->kind == LANG_E_UNARY && (e->op == LANG_P_INC || e->op == LANG_P_DEC)))
         return 1;
-    return has_side_effects(e->a) || has_side_effects(e->b) || has_side_effects(e->c);
+    return lang_has_side_effects(e->a) || lang_has_side_effects(e->b) ||
+           lang_has_side_effects(e->c);
 }
 
 static const lang_type *check_assign(lang_sema *s, lang_expr *e)
@@ -400,7 +401,7 @@ static const lang_type *check_assign(lang_sema *s, lang_expr *e)
             return e->type = error_type();
         require_modifiable(s, e->a, "compound assignment");
         const lang_type *r = binary_type(s, e, compound_to_binary(e->op), lt, lang_decay(s, e->b));
-        if (!is_error(r) && lt->kind == LANG_T_VECTOR && has_side_effects(e->a))
+        if (!is_error(r) && lt->kind == LANG_T_VECTOR && lang_has_side_effects(e->a))
             lang_error(s->ctx, e->loc, "vector compound assignment needs a target without "
                                        "side effects");
         if (!is_error(r) && lt->kind != LANG_T_POINTER && !lang_type_equal(r, lt) &&
@@ -430,133 +431,6 @@ static const lang_type *check_cond(lang_sema *s, lang_expr *e)
         return e->type = error_type();
     }
     return e->type;
-}
-
-static const lang_type *check_call(lang_sema *s, lang_expr *e)
-{
-    lang_builtin b = lang_builtin_lookup(e->name);
-    if (b != LANG_B_NONE)
-        return e->type = lang_check_builtin(s, e, b);
-    int statement = s->expr_is_statement;
-    s->expr_is_statement = 0;
-    lang_func *f = lang_map_get(&s->funcs, e->name);
-    static const char *const allocators[] = {"malloc", "calloc", "realloc", "free", "alloca",
-                                             "aligned_alloc", "posix_memalign", "new", "delete"};
-    for (size_t i = 0; !f && i < sizeof allocators / sizeof allocators[0]; i++)
-        if (!strcmp(e->name, allocators[i])) {
-            lang_error(s->ctx, e->loc,
-                       "dynamic allocation is not allowed: '%s' (rule: no dynamic allocation); "
-                       "use shared arrays or buffers", e->name);
-            return e->type = error_type();
-        }
-    for (uint32_t i = 0; i < e->arg_count; i++)
-        if (!f)
-            lang_check_expr(s, e->args[i]);
-    if (!f) {
-        lang_error(s->ctx, e->loc, "call to undeclared function '%s'", e->name);
-        return e->type = error_type();
-    }
-    (void)statement;
-    if (f->is_kernel) {
-        lang_error(s->ctx, e->loc, "kernel '%s' cannot be called from device code", e->name);
-        return e->type = error_type();
-    }
-    e->callee = f;
-    if (e->arg_count != f->param_count) {
-        lang_error(s->ctx, e->loc, "'%s' takes %u argument(s), %u given", f->name, f->param_count,
-                   e->arg_count);
-        for (uint32_t i = 0; i < e->arg_count; i++)
-            lang_check_expr(s, e->args[i]);
-    } else {
-        for (uint32_t i = 0; i < e->arg_count; i++) {
-            char context[160];
-            snprintf(context, sizeof context, "argument %u ('%s') of '%s'", i + 1,
-                     f->params[i]->name, f->name);
-            lang_check_convert(s, e->args[i], f->params[i]->type, context);
-        }
-    }
-    lang_func *caller = s->func;
-    if (caller->call_count == caller->call_capacity) {
-        caller->call_capacity = caller->call_capacity ? caller->call_capacity * 2 : 4;
-        lang_func **grown = lang_alloc(s->ctx, caller->call_capacity * sizeof *grown);
-        if (caller->call_count)
-            memcpy(grown, caller->calls, caller->call_count * sizeof *grown);
-        caller->calls = grown;
-    }
-    caller->calls[caller->call_count++] = f;
-    set_rvalue(e, f->ret);
-    return e->type;
-}
-
-static const lang_type *check_index(lang_sema *s, lang_expr *e)
-{
-    const lang_type *t = lang_check_expr(s, e->a);
-    const lang_type *i = lang_check_expr(s, e->b);
-    if (is_error(t) || is_error(i))
-        return e->type = error_type();
-    if (!lang_type_is_integer(i))
-        lang_error(s->ctx, e->b->loc, "array index must be an integer, not '%s'", tname(s, i));
-    if (t->kind == LANG_T_ARRAY) {
-        e->type = t->base;
-        e->is_lvalue = 1;
-        e->lvalue_const = e->a->lvalue_const;
-        e->lvalue_space = e->a->lvalue_space;
-        if (e->b->is_const_value && (e->b->const_value < 0 || (uint64_t)e->b->const_value >= t->count))
-            lang_error(s->ctx, e->b->loc, "index %lld is out of bounds for an array of %u",
-                       (long long)e->b->const_value, t->count);
-        return e->type;
-    }
-    if (t->kind == LANG_T_POINTER) {
-        e->type = t->base;
-        e->is_lvalue = 1;
-        e->lvalue_const = t->pointee_const;
-        e->lvalue_space = t->space;
-        return e->type;
-    }
-    lang_error(s->ctx, e->loc, "'%s' cannot be indexed", tname(s, t));
-    return e->type = error_type();
-}
-
-static const lang_type *check_member(lang_sema *s, lang_expr *e)
-{
-    const lang_type *t = lang_check_expr(s, e->a);
-    if (is_error(t))
-        return e->type = t;
-    e->is_lvalue = e->a->is_lvalue;
-    e->lvalue_const = e->a->lvalue_const;
-    e->lvalue_space = e->a->lvalue_space;
-    if (e->op == LANG_P_ARROW) {
-        if (t->kind != LANG_T_POINTER || t->base->kind != LANG_T_STRUCT) {
-            lang_error(s->ctx, e->loc, "'->' needs a pointer to a struct, not '%s'", tname(s, t));
-            return e->type = error_type();
-        }
-        e->is_lvalue = 1;
-        e->lvalue_const = t->pointee_const;
-        e->lvalue_space = t->space;
-        t = t->base;
-    }
-    if (t->kind == LANG_T_VECTOR && e->op == '.') {
-        static const char comps[] = "xyzw";
-        const char *hit = strlen(e->name) == 1 ? strchr(comps, e->name[0]) : NULL;
-        if (!hit || (uint32_t)(hit - comps) >= t->count) {
-            lang_error(s->ctx, e->loc, "'%s' has no component '%s'%s", tname(s, t), e->name,
-                       strlen(e->name) > 1 ? " (swizzles are not supported)" : "");
-            return e->type = error_type();
-        }
-        e->member_index = (uint32_t)(hit - comps);
-        return e->type = t->base;
-    }
-    if (t->kind != LANG_T_STRUCT) {
-        lang_error(s->ctx, e->loc, "member access on '%s', which is not a struct", tname(s, t));
-        return e->type = error_type();
-    }
-    for (uint32_t i = 0; i < t->def->member_count; i++)
-        if (!strcmp(t->def->members[i].name, e->name)) {
-            e->member_index = i;
-            return e->type = t->def->members[i].type;
-        }
-    lang_error(s->ctx, e->loc, "'%s' has no member named '%s'", tname(s, t), e->name);
-    return e->type = error_type();
 }
 
 static const lang_type *check_cast(lang_sema *s, lang_expr *e)
@@ -628,11 +502,11 @@ const lang_type *lang_check_expr(lang_sema *s, lang_expr *e)
         return check_cond(s, e);
     case LANG_E_CALL:
         s->expr_is_statement = statement;
-        return check_call(s, e);
+        return lang_check_call(s, e);
     case LANG_E_INDEX:
-        return check_index(s, e);
+        return lang_check_index(s, e);
     case LANG_E_MEMBER:
-        return check_member(s, e);
+        return lang_check_member(s, e);
     case LANG_E_CAST:
         return check_cast(s, e);
     case LANG_E_SIZEOF: {

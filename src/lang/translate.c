@@ -13,8 +13,14 @@ struct lang_unit {
     char *source;
     size_t length;
     lang_kernel *kernels;
+    size_t *frame_bytes; /* per kernel, C dialect */
     uint32_t kernel_count;
 };
+
+size_t lang_unit_cpu_frame_bytes(const lang_unit *u, uint32_t index)
+{
+    return u && index < u->kernel_count ? u->frame_bytes[index] : 0;
+}
 
 const char *lang_unit_source(const lang_unit *u) { return u ? u->source : NULL; }
 size_t lang_unit_source_length(const lang_unit *u) { return u ? u->length : 0; }
@@ -50,6 +56,7 @@ void lang_unit_free(lang_unit *u)
         free((char *)k->entry_symbol);
     }
     free(u->kernels);
+    free(u->frame_bytes);
     free(u->source);
     free(u);
 }
@@ -127,7 +134,8 @@ static kiln_status build_unit(lang_ctx *ctx, const lang_program *prog, lang_unit
     for (const lang_func *f = prog->funcs; f; f = f->next)
         count += f->is_kernel && f->body;
     u->kernels = count ? calloc(count, sizeof *u->kernels) : NULL;
-    if (!u->source || (count && !u->kernels)) {
+    u->frame_bytes = count ? calloc(count, sizeof *u->frame_bytes) : NULL;
+    if (!u->source || (count && (!u->kernels || !u->frame_bytes))) {
         lang_unit_free(u);
         return KILN_ERR_OUT_OF_HOST_MEMORY;
     }
@@ -143,6 +151,8 @@ static kiln_status build_unit(lang_ctx *ctx, const lang_program *prog, lang_unit
     for (const lang_func *f = prog->funcs; f; f = f->next) {
         if (!f->is_kernel || !f->body)
             continue;
+        if (ctx->dialect == PORT_DIALECT_C && (f->uses_barrier || f->shared_count))
+            u->frame_bytes[u->kernel_count] = f->cpu_frame_bytes;
         lang_kernel *k = &u->kernels[u->kernel_count++];
         if (!describe_kernel(ctx, f, k)) {
             lang_unit_free(u);

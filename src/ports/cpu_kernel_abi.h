@@ -29,6 +29,17 @@ KILN_CPU_ABI_DECL
 #define KILN_CPU__XSTR(x) KILN_CPU__STR(x)
 #define KILN_CPU_ABI_TEXT KILN_CPU__XSTR(KILN_CPU_ABI_DECL) "\n"
 
+/* The largest work-group the CPU backend runs. Kernels with barrier() or
+ * shared memory keep per-work-item copies of their variables in arrays of
+ * this many items, so both the emitter and the adapter use this one number. */
+#define KILN_CPU_MAX_GROUP_ITEMS 1024u
+
+/* The largest stack frame an entry function may need: its shared arrays
+ * plus the per-work-item copies of variables live across barrier(). The
+ * core refuses a kernel above it at build time; the adapter runs groups
+ * only on stacks with at least twice this much room. */
+#define KILN_CPU_MAX_FRAME_BYTES (2u * 1024u * 1024u)
+
 /* Prefix of the exported entry symbol of each kernel. */
 #define KILN_CPU_ENTRY_PREFIX "kiln_entry_"
 

@@ -113,6 +113,9 @@ static void tiled_sgemm_with_barriers(void **state)
     const lang_kernel *k = lang_unit_find_kernel(c.unit, "sgemm");
     assert_true(k->uses_barrier);
     assert_int_equal(k->shared_bytes, 2 * 8 * 8 * sizeof(float));
+    size_t frame = lang_unit_cpu_frame_bytes(c.unit, 0);
+    assert_true(frame >= k->shared_bytes + LANG_CPU_MAX_GROUP_ITEMS * sizeof(float));
+    assert_true(frame < 64 * 1024);
     free(A), free(B), free(C);
     release(&c);
 }
@@ -480,6 +483,67 @@ static void switch_loops_and_uniform_barrier_if(void **state)
     release(&c);
 }
 
+static void values_crossing_barriers_in_3d_groups(void **state)
+{
+    (void)state;
+    compiled c = compile_c(
+        "uint flat_id(void) { return (local_id(2) * local_size(1) + local_id(1)) * local_size(0) + local_id(0); }\n"
+        "kernel void k(global int *out, int scale)\n"
+        "{\n    shared int s[64];\n    int priv[3];\n    uint me = flat_id();\n"
+        "    for (int j = 0; j < 3; j++) priv[j] = (int)me * (j + 1);\n"
+        "    scale = scale + 1;\n    s[me] = priv[2];\n    barrier();\n"
+        "    int sum = 0;\n    for (uint k = 0; k < local_size(0); k++) sum += s[(me + k) % 64];\n"
+        "    for (uint t = 0; t < me % 3; t++) sum += 1;\n"
+        "    barrier();\n"
+        "    uint g = (global_id(2) * global_size(1) + global_id(1)) * global_size(0) + global_id(0);\n"
+        "    out[g] = sum * scale + priv[0] + (int)num_groups(2);\n}\n",
+        NULL);
+    int scale = 1 + rand() % 5;
+    int out[2 * 64];
+    void *po = out;
+    void *args[] = {&po, &scale};
+    unsigned global[3] = {4, 4, 8}, local[3] = {4, 4, 4};
+    harness_run(&c.module, c.unit, "k", 3, global, local, args);
+    for (unsigned z = 0; z < 8; z++)
+        for (unsigned y = 0; y < 4; y++)
+            for (unsigned x = 0; x < 4; x++) {
+                unsigned me = ((z % 4) * 4 + y) * 4 + x, g = (z * 4 + y) * 4 + x;
+                int sum = 0;
+                for (unsigned k = 0; k < 4; k++)
+                    sum += (int)((me + k) % 64) * 3;
+                sum += (int)(me % 3);
+                assert_int_equal(out[g], sum * (scale + 1) + (int)me + 2);
+            }
+    release(&c);
+}
+
+static void integer_division_by_zero_does_not_trap(void **state)
+{
+    (void)state;
+    compiled c = compile_c(
+        "kernel void k(global const int *a, global const int *b, global int *q, global uint *u)\n"
+        "{\n    uint i = global_id(0);\n    q[i * 2] = a[i] / b[i];\n    q[i * 2 + 1] = a[i] % b[i];\n"
+        "    uint x = (uint)a[i];\n    x /= (uint)b[i];\n    u[i] = x;\n}\n",
+        NULL);
+    int a[4] = {7, -2147483647 - 1, 9, -9}, b[4] = {0, -1, 4, 2}, q[8];
+    unsigned u[4];
+    void *pa = a, *pb = b, *pq = q, *pu = u;
+    void *args[] = {&pa, &pb, &pq, &pu};
+    unsigned global[3] = {4}, local[3] = {4};
+    harness_run(&c.module, c.unit, "k", 1, global, local, args);
+    assert_int_equal(q[0], 0);
+    assert_int_equal(q[1], 0);
+    assert_int_equal(q[2], -2147483647 - 1);
+    assert_int_equal(q[3], 0);
+    assert_int_equal(q[4], 2);
+    assert_int_equal(q[5], 1);
+    assert_int_equal(q[6], -4);
+    assert_int_equal(q[7], -1);
+    assert_int_equal(u[0], 0);
+    assert_int_equal(u[2], 2);
+    release(&c);
+}
+
 int main(void)
 {
     harness_seed();
@@ -497,6 +561,8 @@ int main(void)
         cmocka_unit_test(helpers_and_defines),
         cmocka_unit_test(early_return_before_barrier_and_subgroups),
         cmocka_unit_test(switch_loops_and_uniform_barrier_if),
+        cmocka_unit_test(values_crossing_barriers_in_3d_groups),
+        cmocka_unit_test(integer_division_by_zero_does_not_trap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,9 @@ static void barrier_rules(void **state)
                 "barrier placement)");
     expect_diag("kernel void k(global int *p) { switch (p[0]) { case 0: barrier(); } }",
                 "bad.kc:1:56:", "barrier() inside a switch is not allowed");
+    expect_diag("kernel void k(global int *p) {\n float big[100000];\n big[p[0]] = 1.0f;\n barrier();\n"
+                " p[1] = (int)big[p[2]];\n}", "bad.kc:1:13:",
+                "kernel 'k' needs 409601024 bytes of shared memory and per-work-item copies on the CPU");
     expect_diag("kernel void k(global int *p) { for (int i = 0; i < 4; i++) { if (p[i]) break; "
                 "barrier(); } }", "bad.kc:1:72:",
                 "'break' out of a loop that contains barrier() is not supported (rule: barrier "
@@ -184,6 +187,45 @@ static void deep_nesting_is_an_error_not_a_crash(void **state)
     diag = harness_translate_error(src, harness_all_caps);
     assert_non_null(strstr(diag, "nesting too deep"));
     free(diag);
+    free(src);
+}
+
+/* Inputs built to make a naive front end quadratic finish in well under a
+ * second each: macro chains, huge structs, many typedefs and temporaries. */
+static void pathological_inputs_stay_fast(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    size_t cap = (size_t)N * 64 + 256;
+    char *src = malloc(cap);
+    clock_t start = clock();
+    size_t n = 0;
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(src + n, cap - n, "#define M%d M%d\n", i, i + 1);
+    snprintf(src + n, cap - n, "kernel void k(global int *p) { p[0] = M0; }\n");
+    char *diag = harness_translate_error(src, harness_all_caps);
+    assert_non_null(strstr(diag, "macro expansion nested too deeply"));
+    free(diag);
+    n = (size_t)snprintf(src, cap, "struct big {");
+    for (int i = 0; i < 2000; i++)
+        n += (size_t)snprintf(src + n, cap - n, " int m%d;", i);
+    snprintf(src + n, cap - n, " };\n");
+    diag = harness_translate_error(src, harness_all_caps);
+    assert_non_null(strstr(diag, "at most 1024 members"));
+    free(diag);
+    n = 0;
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(src + n, cap - n, "typedef int t%d;\n", i);
+    n += (size_t)snprintf(src + n, cap - n, "kernel void k(global int *p) {\n");
+    for (int i = 0; i < 2000; i++)
+        n += (size_t)snprintf(src + n, cap - n, " t%d v%d = (t%d)local_id(0); barrier(); p[%d] = v%d;\n",
+                              N - 1 - i, i, i, i, i);
+    snprintf(src + n, cap - n, "}\n");
+    lang_unit *u = harness_translate(src, PORT_DIALECT_C, NULL, harness_all_caps);
+    lang_unit_free(u);
+    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    fprintf(stderr, "pathological inputs: %.2f s\n", seconds);
+    assert_true(seconds < 20.0);
     free(src);
 }
 
@@ -250,6 +292,7 @@ int main(void)
         cmocka_unit_test(barrier_rules),
         cmocka_unit_test(preprocessor_errors),
         cmocka_unit_test(deep_nesting_is_an_error_not_a_crash),
+        cmocka_unit_test(pathological_inputs_stay_fast),
         cmocka_unit_test(several_errors_are_reported_and_capped),
         cmocka_unit_test(random_bytes_never_crash),
     };

@@ -29,6 +29,10 @@
 #define SGEMM_REPS 9
 #define MAX_ROWS 16
 #define NFTW_OPEN_FDS 16
+/* Load average before the run above which the report warns that other work
+ * competes for the cores: half a core busy already shows in the figures.
+ * (The average after the run includes the run's own threads.) */
+#define BUSY_LOAD 0.5
 
 typedef struct bench_options {
     const char *selector;
@@ -335,6 +339,9 @@ int cmd_bench(int argc, char **argv)
         printf("kiln bench --suite cpu: device %s, threads: kiln %d, OpenMP %d, seed %" PRIu64
                ", load average %.2f before, %.2f after\n\n",
                opts.selector, threads, baseline_threads(), opts.seed, load[0], load[1]);
+        if (load[0] > BUSY_LOAD)
+            printf("warning: other work was running on this machine; with fewer idle cores\n"
+                   "than threads every figure below is noisy and the ratios unreliable\n\n");
         print_table(rows, count);
     }
     rc = CLI_EXIT_OK;

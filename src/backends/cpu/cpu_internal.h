@@ -15,7 +15,7 @@
 /* The emitted C of a kernel with barrier() keeps one slot per work-item in
  * arrays sized by this constant (see src/lang's C emitter), so no work-group
  * may be larger. */
-#define CPU_MAX_WORK_GROUP_SIZE 1024u
+#define CPU_MAX_WORK_GROUP_SIZE KILN_CPU_MAX_GROUP_ITEMS
 
 /* Shared memory lives on the stack of the entry function (cpu_kernel_abi.h).
  * Pool threads get CPU_WORKER_STACK_BYTES of stack; a group's shared memory
