@@ -24,6 +24,13 @@ typedef enum kiln_health {
     KILN_HEALTH_LOST = 2
 } kiln_health;
 
+typedef enum kiln_device_kind {
+    KILN_DEVICE_KIND_CPU = 1,
+    KILN_DEVICE_KIND_GPU = 2,
+    KILN_DEVICE_KIND_ACCELERATOR = 3,
+    KILN_DEVICE_KIND_OTHER = 4
+} kiln_device_kind;
+
 /* Bits of kiln_device_info.capabilities. */
 #define KILN_CAP_DOUBLE 0x1u         /* double and double2 */
 #define KILN_CAP_FLOAT_ATOMICS 0x2u  /* atomic_add/atomic_xchg on float */
@@ -39,6 +46,7 @@ typedef struct kiln_device_info {
     char architecture[64];       /* "x86_64", "sm_90", ... */
     kiln_backend backend;
     uint32_t backend_index;      /* index among the devices of its backend */
+    kiln_device_kind kind;       /* what the hardware is (PoCL: a CPU) */
     uint64_t memory_bytes;       /* total device memory */
     uint32_t compute_units;      /* cores, SMs, compute units */
     uint32_t max_work_group_size;
@@ -61,6 +69,22 @@ KILN_API kiln_status kiln_device_default(kiln_context *ctx, kiln_device **out);
 KILN_API kiln_status kiln_device_find(kiln_context *ctx, const char *selector, kiln_device **out);
 
 KILN_API kiln_status kiln_device_get_info(const kiln_device *dev, kiln_device_info *out);
+
+/* What became of one backend when the context opened it. A backend that is
+ * not present (no driver, no library) is listed with its reason and never
+ * stops the others. */
+typedef struct kiln_backend_info {
+    kiln_backend backend;
+    kiln_status status;    /* KILN_OK when it opened */
+    uint32_t device_count; /* devices of it in the context */
+    char reason[256];      /* why it is unavailable; "" when it opened */
+} kiln_backend_info;
+
+/* Number of backends built into kiln, opened or not. */
+KILN_API uint32_t kiln_backend_count(const kiln_context *ctx);
+
+KILN_API kiln_status kiln_backend_get_info(const kiln_context *ctx, uint32_t index,
+                                           kiln_backend_info *out);
 
 /* "cpu", "cuda", "opencl", "metal", "fault". */
 KILN_API const char *kiln_backend_name(kiln_backend backend);

@@ -68,6 +68,31 @@ KILN_API const char *kiln_backend_name(kiln_backend backend)
     return "unknown";
 }
 
+KILN_API uint32_t kiln_backend_count(const kiln_context *ctx)
+{
+    if (core_check_handle(ctx, CORE_MAGIC_CONTEXT, "context") != KILN_OK)
+        return 0;
+    return (uint32_t)ctx->backend_count;
+}
+
+KILN_API kiln_status kiln_backend_get_info(const kiln_context *ctx, uint32_t index,
+                                           kiln_backend_info *out)
+{
+    CORE_CHECK(ctx, CORE_MAGIC_CONTEXT, "context");
+    CORE_CHECK_OUT(out, "out");
+    if (index >= ctx->backend_count)
+        return util_fail(KILN_ERR_INVALID_ARG, "backend index %u out of range (%zu backends)", index,
+                         ctx->backend_count);
+    const core_backend *b = &ctx->backends[index];
+    memset(out, 0, sizeof *out);
+    out->backend = b->ops->backend;
+    out->status = b->open_status;
+    snprintf(out->reason, sizeof out->reason, "%s", b->port ? "" : b->reason);
+    for (uint32_t i = 0; i < ctx->device_count; i++)
+        out->device_count += ctx->devices[i]->info.backend == b->ops->backend;
+    return KILN_OK;
+}
+
 KILN_API uint32_t kiln_device_count(const kiln_context *ctx)
 {
     if (core_check_handle(ctx, CORE_MAGIC_CONTEXT, "context") != KILN_OK)
@@ -95,15 +120,15 @@ KILN_API kiln_status kiln_device_get_info(const kiln_device *dev, kiln_device_in
     return KILN_OK;
 }
 
-/* Lower is preferred: CUDA, an OpenCL GPU, any other OpenCL device, then
- * the CPU. A CPU-typed OpenCL device (PoCL) ranks below kiln's own CPU
- * backend, which runs the same kernels natively. */
+/* Lower is preferred: CUDA, Metal, an OpenCL GPU or accelerator, kiln's own
+ * CPU backend, then an OpenCL CPU device (PoCL), which runs the same kernels
+ * on the same cores through another compiler. */
 static int device_rank(const kiln_device *dev)
 {
     switch (dev->info.backend) {
     case KILN_BACKEND_CUDA: return 0;
     case KILN_BACKEND_METAL: return 1;
-    case KILN_BACKEND_OPENCL: return strstr(dev->info.name, "cpu") || strstr(dev->info.name, "CPU") ? 4 : 2;
+    case KILN_BACKEND_OPENCL: return dev->info.kind == KILN_DEVICE_KIND_CPU ? 4 : 2;
     case KILN_BACKEND_CPU: return 3;
     case KILN_BACKEND_FAULT: return 5;
     }

@@ -3,8 +3,13 @@
 #include <string.h>
 
 #include "../backends/cpu/cpu_backend.h"
+#include "../backends/cuda/cuda_backend.h"
+#include "../backends/opencl/opencl_backend.h"
 
+/* Order of preference for the default device; device indices follow it. */
 static const port_backend_ops *const registry_adapters[] = {
+    &cuda_backend_ops,
+    &opencl_backend_ops,
     &cpu_backend_ops,
 };
 

@@ -77,6 +77,7 @@ static void cpu_device_is_listed_and_described(void **state)
     kiln_device_info info;
     assert_int_equal(kiln_device_get_info(f->cpu, &info), KILN_OK);
     assert_int_equal(info.backend, KILN_BACKEND_CPU);
+    assert_int_equal(info.kind, KILN_DEVICE_KIND_CPU);
     assert_true(info.memory_bytes > 0);
     assert_true(info.compute_units >= 1);
     assert_true(info.max_work_group_size >= 1);
@@ -90,6 +91,32 @@ static void cpu_device_is_listed_and_described(void **state)
     assert_int_equal(kiln_device_find(f->ctx, "tpu:0", &dev), KILN_ERR_INVALID_DEVICE);
     assert_int_equal(kiln_device_find(f->ctx, "cpu:x", &dev), KILN_ERR_INVALID_DEVICE);
     assert_int_equal(kiln_device_get(f->ctx, 1000, &dev), KILN_ERR_INVALID_DEVICE);
+}
+
+static void every_backend_is_reported_with_its_outcome(void **state)
+{
+    fixture *f = *state;
+    uint32_t n = kiln_backend_count(f->ctx);
+    assert_true(n >= 1);
+    int cpu_seen = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        kiln_backend_info info;
+        assert_int_equal(kiln_backend_get_info(f->ctx, i, &info), KILN_OK);
+        if (info.status == KILN_OK) {
+            assert_string_equal(info.reason, "");
+        } else {
+            assert_true(strlen(info.reason) > 0);
+            assert_int_equal(info.device_count, 0);
+        }
+        if (info.backend == KILN_BACKEND_CPU) {
+            cpu_seen = 1;
+            assert_int_equal(info.status, KILN_OK);
+            assert_int_equal(info.device_count, 1);
+        }
+    }
+    assert_true(cpu_seen);
+    kiln_backend_info info;
+    assert_int_equal(kiln_backend_get_info(f->ctx, n, &info), KILN_ERR_INVALID_ARG);
 }
 
 static void kiln_device_env_overrides_default(void **state)
@@ -181,6 +208,8 @@ int main(void)
         cmocka_unit_test(context_rejects_wrong_options_size),
         cmocka_unit_test_setup_teardown(cpu_device_is_listed_and_described, open_cpu, close_cpu),
         cmocka_unit_test_setup_teardown(kiln_device_env_overrides_default, open_cpu, close_cpu),
+        cmocka_unit_test_setup_teardown(every_backend_is_reported_with_its_outcome, open_cpu,
+                                        close_cpu),
         cmocka_unit_test_setup_teardown(buffer_sizes_are_checked, open_cpu, close_cpu),
         cmocka_unit_test_setup_teardown(buffer_round_trip_and_bounds, open_cpu, close_cpu),
         cmocka_unit_test_setup_teardown(released_handles_are_refused, open_cpu, close_cpu),

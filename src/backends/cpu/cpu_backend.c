@@ -109,6 +109,7 @@ static void cpu_describe(kiln_device_info *info, unsigned threads)
              (int)sizeof info->architecture - 1, have_host ? host.machine : CPU_VENDOR_FALLBACK);
     info->backend = KILN_BACKEND_CPU;
     info->backend_index = 0;
+    info->kind = KILN_DEVICE_KIND_CPU;
     info->memory_bytes = cpu_physical_memory();
     info->compute_units = threads;
     info->max_work_group_size = CPU_MAX_WORK_GROUP_SIZE;
