@@ -98,7 +98,7 @@ static kiln_status buffer_transfer(kiln_queue *q, size_t bytes, buffer_transfer_
     if ((st = pipeline_authorize(&req)) != KILN_OK || (st = pipeline_reserve(&req, &res)) != KILN_OK)
         return st;
     pthread_mutex_lock(&q->lock);
-    st = fn(q, arg);
+    st = core_device_note(q->dev, fn(q, arg));
     pthread_mutex_unlock(&q->lock);
     pipeline_record(&req, st);
     pipeline_release(&req, &res);

@@ -50,10 +50,29 @@ void core_device_close(kiln_device *dev)
 
 kiln_status core_device_usable(kiln_device *dev)
 {
-    if (atomic_load(&dev->health) == KILN_HEALTH_LOST)
-        return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is lost", dev->info.name,
-                         kiln_backend_name(dev->info.backend), dev->info.backend_index);
-    return KILN_OK;
+    if (atomic_load(&dev->health) == KILN_HEALTH_HEALTHY)
+        return KILN_OK;
+    kiln_health now = KILN_HEALTH_LOST;
+    if (dev->ops->execution->health(dev->port, &now) != KILN_OK)
+        now = KILN_HEALTH_LOST;
+    atomic_store(&dev->health, (int)now);
+    if (now == KILN_HEALTH_HEALTHY)
+        return KILN_OK;
+    return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is %s after a fault", dev->info.name,
+                     kiln_backend_name(dev->info.backend), dev->info.backend_index,
+                     now == KILN_HEALTH_DEGRADED ? "degraded" : "lost");
+}
+
+kiln_status core_device_note(kiln_device *dev, kiln_status st)
+{
+    if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
+        return st;
+    /* Keep the adapter's detail (which kernel, which CUDA error) intact. */
+    kiln_health now = KILN_HEALTH_LOST;
+    if (dev->ops->execution->health(dev->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
+        now = KILN_HEALTH_DEGRADED; /* it faulted: not healthy until a probe passes */
+    atomic_store(&dev->health, (int)now);
+    return st;
 }
 
 KILN_API const char *kiln_backend_name(kiln_backend backend)

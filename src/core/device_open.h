@@ -7,7 +7,13 @@
 kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index, kiln_device **out);
 void core_device_close(kiln_device *dev);
 
-/* KILN_OK if the device may take work; KILN_ERR_DEVICE_LOST otherwise. */
+/* KILN_OK if the device may take work; KILN_ERR_DEVICE_LOST otherwise.
+ * An unhealthy device is asked again through the adapter's health probe,
+ * which is where an adapter recovers a fresh context after a fault. */
 kiln_status core_device_usable(kiln_device *dev);
+
+/* Passes st through; when it says the device faulted or was lost, marks the
+ * device with the health the adapter now reports (never silently healthy). */
+kiln_status core_device_note(kiln_device *dev, kiln_status st);
 
 #endif

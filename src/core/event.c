@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "../util/fail.h"
+#include "device_open.h"
 #include "handles.h"
 
 KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
@@ -30,7 +31,8 @@ KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
 KILN_API kiln_status kiln_event_wait(kiln_event *ev)
 {
     CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
-    return ev->queue->dev->ops->execution->event_wait(ev->end);
+    kiln_device *dev = ev->queue->dev;
+    return core_device_note(dev, dev->ops->execution->event_wait(ev->end));
 }
 
 KILN_API kiln_status kiln_event_elapsed_ns(kiln_event *start, kiln_event *end, uint64_t *ns)

@@ -99,6 +99,7 @@ static kiln_status launch_execute(kiln_queue *q, kiln_kernel *k, const port_laun
     kiln_status st = q->dev->ops->execution->launch(q->stream, k->function, shape,
                                                     ev ? &ev->begin : NULL, ev ? &ev->end : NULL);
     pthread_mutex_unlock(&q->lock);
+    st = core_device_note(q->dev, st);
     if (st != KILN_OK) {
         free(ev);
         return st;

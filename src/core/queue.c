@@ -38,6 +38,7 @@ KILN_API kiln_status kiln_queue_finish(kiln_queue *q)
     pthread_mutex_lock(&q->lock);
     kiln_status st = q->dev->ops->execution->synchronize(q->stream);
     pthread_mutex_unlock(&q->lock);
+    st = core_device_note(q->dev, st);
     return st;
 }
 
