@@ -42,8 +42,23 @@ static void a_missing_loader_library_is_unavailable_with_its_name(void **state)
     assert_non_null(strstr(util_last_error(), "not found"));
 }
 
+/* Some ICD loaders (not Debian's ocl-icd) find vendors that
+ * OCL_ICD_VENDORS does not hide; there absence cannot be simulated. */
+static int vendors_hidden(void)
+{
+    port_backend *b = NULL;
+    char reason[256] = "";
+    if (opencl_backend_ops.open(&b, reason, sizeof reason) != KILN_OK)
+        return 1;
+    opencl_backend_ops.close(b);
+    printf("# this ICD loader still finds a platform with OCL_ICD_VENDORS empty; skipped\n");
+    return 0;
+}
+
 static void no_vendor_means_no_platform_and_no_backend(void **state)
 {
+    if (!vendors_hidden())
+        skip();
     port_backend *b = (port_backend *)&b; /* not NULL: open must clear it */
     char reason[256] = "";
     assert_int_equal(opencl_backend_ops.open(&b, reason, sizeof reason),
@@ -61,6 +76,8 @@ static void no_vendor_means_no_platform_and_no_backend(void **state)
 
 static void the_context_lists_opencl_as_unavailable_and_keeps_the_cpu(void **state)
 {
+    if (!vendors_hidden())
+        skip();
     kiln_context *ctx = NULL;
     assert_int_equal(kiln_context_create(&ctx, NULL), KILN_OK);
     int listed = 0;
