@@ -24,7 +24,7 @@ static void print_help(void)
 {
     printf("usage: kiln devices [--json]\n\n"
            "Lists every device kiln found: index (usable as --device), backend,\n"
-           "name, memory, compute units and health.\n\n"
+           "memory, compute units, health and name.\n\n"
            "  --json    print a JSON object {\"devices\": [...]} instead of a table\n");
 }
 
@@ -90,8 +90,8 @@ int cmd_devices(int argc, char **argv)
     cJSON *root = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(root, "devices");
     if (!json)
-        printf("%-5s %-8s %-40s %12s %6s  %s\n", "index", "backend", "name", "memory MiB",
-               "units", "health");
+        printf("%-5s %-8s %12s %6s %-9s %s\n", "index", "backend", "memory MiB", "units",
+               "health", "name");
     uint32_t count = kiln_device_count(ctx);
     for (uint32_t i = 0; i < count; i++) {
         kiln_device *dev = NULL;
@@ -107,10 +107,9 @@ int cmd_devices(int argc, char **argv)
         if (json)
             cJSON_AddItemToArray(list, device_json(i, &info));
         else
-            printf("%-5" PRIu32 " %-8s %-40s %12.0f %6" PRIu32 "  %s\n", i,
-                   kiln_backend_name(info.backend), info.name,
-                   (double)info.memory_bytes / BYTES_PER_MIB, info.compute_units,
-                   health_name(info.health));
+            printf("%-5" PRIu32 " %-8s %12.0f %6" PRIu32 " %-9s %s\n", i,
+                   kiln_backend_name(info.backend), (double)info.memory_bytes / BYTES_PER_MIB,
+                   info.compute_units, health_name(info.health), info.name);
     }
     if (json) {
         char *text = cJSON_Print(root);

@@ -16,11 +16,11 @@
 #define REDUCE_LOCAL_SIZE 256
 #define FLOAT4_LANES 4
 /* Summing m floats in any order errs by at most (m - 1) 2^-24 sum |x|.
- * kiln adds PER_ITEM at a time over five passes for 2^25 elements; the
- * baseline keeps one running sum per SIMD lane, which in the worst case is
- * far looser, but for positive random inputs both stay well inside 2^-17
- * (about 7.6e-6) of sum |x|, while a missing work-group of 8192 elements
- * errs by far more. */
+ * kiln adds at most PER_ITEM values at a time over five passes for 2^25
+ * elements; the baseline adds a chunk of 4096 per SIMD lane group, then the
+ * chunks one by one per thread, which in the worst case is far looser, but
+ * for positive random inputs both stay well inside 2^-17 (about 7.6e-6) of
+ * sum |x|, while a missing work-group of 8192 elements errs by far more. */
 #define REDUCE_REL_TOLERANCE 0x1p-17
 
 typedef struct reduce_state {
