@@ -34,7 +34,13 @@ typedef struct kiln_context_options {
     /* Receives warnings and debug messages; NULL = kiln stays silent. */
     kiln_log_fn log;
     void *log_user;
+    /* Which backends to open: KILN_BACKEND_BIT(KILN_BACKEND_CPU) | ...;
+     * 0 = $KILN_BACKENDS ("cpu,opencl") if set, else every backend. A backend
+     * left out costs nothing: an OpenCL ICD, for one, can add tens of MB. */
+    uint32_t backends;
 } kiln_context_options;
+
+#define KILN_BACKEND_BIT(backend) (1u << (unsigned)(backend))
 
 /* Opens every backend present. opts may be NULL (defaults). A backend that
  * fails to load is recorded and skipped; the CPU backend is always there. */

@@ -34,11 +34,39 @@ static void context_cache_dir(const kiln_context_options *opts, char *dir, size_
         snprintf(dir, n, "%s/.cache/kiln", env);
 }
 
-static void context_open_backends(kiln_context *ctx)
+/* The backends named in a "cpu,opencl" list, as KILN_BACKEND_BIT mask;
+ * unknown names are an error naming them. */
+static kiln_status context_parse_backends(const char *list, uint32_t *mask)
+{
+    size_t count;
+    const port_backend_ops *const *all = registry_all(&count);
+    *mask = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ", ");
+        int known = 0;
+        for (size_t i = 0; n && i < count; i++) {
+            if (strlen(all[i]->name) == n && strncmp(all[i]->name, p, n) == 0) {
+                *mask |= KILN_BACKEND_BIT(all[i]->backend);
+                known = 1;
+            }
+        }
+        if (n && !known)
+            return util_fail(KILN_ERR_INVALID_ARG, "KILN_BACKENDS names an unknown backend '%.*s'",
+                             (int)n, p);
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return KILN_OK;
+}
+
+static void context_open_backends(kiln_context *ctx, uint32_t wanted)
 {
     size_t count;
     const port_backend_ops *const *all = registry_all(&count);
     for (size_t i = 0; i < count && ctx->backend_count < CORE_MAX_BACKENDS; i++) {
+        if (wanted && !(wanted & KILN_BACKEND_BIT(all[i]->backend)))
+            continue;
         core_backend *b = &ctx->backends[ctx->backend_count++];
         b->ops = all[i];
         b->open_status = all[i]->open(&b->port, b->reason, sizeof b->reason);
@@ -84,6 +112,13 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
         return util_fail(KILN_ERR_INVALID_ARG,
                          "kiln_context_options.size is %u, expected %zu (set it to sizeof)",
                          opts->size, sizeof *opts);
+    uint32_t wanted = opts ? opts->backends : 0;
+    const char *env = getenv("KILN_BACKENDS");
+    if (!wanted && env && env[0]) {
+        kiln_status parsed = context_parse_backends(env, &wanted);
+        if (parsed != KILN_OK)
+            return parsed;
+    }
     if (sodium_init() < 0)
         return util_fail(KILN_ERR_INTERNAL, "libsodium failed to initialise");
     kiln_context *ctx = calloc(1, sizeof *ctx);
@@ -102,7 +137,7 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
     kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
                                   &ctx->cache);
     if (st == KILN_OK) {
-        context_open_backends(ctx);
+        context_open_backends(ctx, wanted);
         st = context_open_devices(ctx);
     }
     if (st != KILN_OK) {

@@ -119,6 +119,26 @@ static void every_backend_is_reported_with_its_outcome(void **state)
     assert_int_equal(kiln_backend_get_info(f->ctx, n, &info), KILN_ERR_INVALID_ARG);
 }
 
+static void context_opens_only_the_backends_asked_for(void **state)
+{
+    (void)state;
+    kiln_context *ctx = NULL;
+    kiln_context_options opts = { .size = sizeof opts,
+                                  .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
+    assert_int_equal(kiln_context_create(&ctx, &opts), KILN_OK);
+    assert_int_equal(kiln_backend_count(ctx), 1);
+    assert_int_equal(kiln_device_count(ctx), 1);
+    kiln_context_destroy(ctx);
+    setenv("KILN_BACKENDS", "cpu", 1);
+    assert_int_equal(kiln_context_create(&ctx, NULL), KILN_OK);
+    assert_int_equal(kiln_backend_count(ctx), 1);
+    kiln_context_destroy(ctx);
+    setenv("KILN_BACKENDS", "cpu,warp-drive", 1);
+    assert_int_equal(kiln_context_create(&ctx, NULL), KILN_ERR_INVALID_ARG);
+    assert_non_null(strstr(kiln_last_error(), "warp-drive"));
+    unsetenv("KILN_BACKENDS");
+}
+
 static void kiln_device_env_overrides_default(void **state)
 {
     fixture *f = *state;
@@ -206,6 +226,7 @@ int main(void)
         cmocka_unit_test(status_names_are_the_enum_names),
         cmocka_unit_test(destroy_functions_accept_null),
         cmocka_unit_test(context_rejects_wrong_options_size),
+        cmocka_unit_test(context_opens_only_the_backends_asked_for),
         cmocka_unit_test_setup_teardown(cpu_device_is_listed_and_described, open_cpu, close_cpu),
         cmocka_unit_test_setup_teardown(kiln_device_env_overrides_default, open_cpu, close_cpu),
         cmocka_unit_test_setup_teardown(every_backend_is_reported_with_its_outcome, open_cpu,

@@ -68,10 +68,28 @@ void bench_judge(bench_row *row)
     }
 }
 
+/* The backend a selector names ("cpu", "opencl:1") as a KILN_BACKEND_BIT
+ * mask; 0 (every backend) for a plain index. */
+static uint32_t selector_backends(const char *selector)
+{
+    static const kiln_backend all[] = { KILN_BACKEND_CPU, KILN_BACKEND_CUDA, KILN_BACKEND_OPENCL,
+                                        KILN_BACKEND_METAL };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *name = kiln_backend_name(all[i]);
+        size_t n = strlen(name);
+        if (strncmp(selector, name, n) == 0 && (selector[n] == '\0' || selector[n] == ':'))
+            return KILN_BACKEND_BIT(all[i]);
+    }
+    return 0;
+}
+
 static kiln_status open_context(const char *cache_dir, const char *selector,
                                 kiln_context **ctx, kiln_device **dev)
 {
-    kiln_context_options opts = { .size = sizeof opts, .cache_dir = cache_dir };
+    /* Only the backend of the device measured: another backend's libraries
+     * (an OpenCL ICD with its compiler) are not the cost of this device. */
+    kiln_context_options opts = { .size = sizeof opts, .cache_dir = cache_dir,
+                                  .backends = selector_backends(selector) };
     kiln_status st = kiln_context_create(ctx, &opts);
     if (st != KILN_OK)
         return st;
