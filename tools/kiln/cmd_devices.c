@@ -22,10 +22,12 @@ static const char *health_name(kiln_health health)
 
 static void print_help(void)
 {
-    printf("usage: kiln devices [--json]\n\n"
-           "Lists every device kiln found: index (usable as --device), backend,\n"
-           "memory, compute units, health and name.\n\n"
-           "  --json    print a JSON object {\"devices\": [...]} instead of a table\n");
+    printf("usage: kiln devices [--json] [--verbose]\n\n"
+           "Lists every device kiln found: index and selector (both usable as\n"
+           "--device), backend, memory, compute units, health and name; '*' marks\n"
+           "the default device (KILN_DEVICE overrides it).\n\n"
+           "  --json     print a JSON object {\"devices\": [...], \"backends\": [...]}\n"
+           "  --verbose  also list every backend, with why one is unavailable\n");
 }
 
 static cJSON *device_json(uint32_t index, const kiln_device_info *info)
@@ -56,18 +58,50 @@ static cJSON *device_json(uint32_t index, const kiln_device_info *info)
     return obj;
 }
 
+static cJSON *backend_json(const kiln_backend_info *b)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "backend", kiln_backend_name(b->backend));
+    cJSON_AddStringToObject(obj, "status", kiln_status_name(b->status));
+    cJSON_AddNumberToObject(obj, "devices", b->device_count);
+    cJSON_AddStringToObject(obj, "reason", b->reason);
+    return obj;
+}
+
+/* One line per backend: opened with N devices, or unavailable and why. */
+static void list_backends(kiln_context *ctx, cJSON *list, bool json)
+{
+    if (!json)
+        printf("\nbackends:\n");
+    for (uint32_t i = 0; i < kiln_backend_count(ctx); i++) {
+        kiln_backend_info b;
+        if (kiln_backend_get_info(ctx, i, &b) != KILN_OK)
+            continue;
+        if (json)
+            cJSON_AddItemToArray(list, backend_json(&b));
+        else if (b.status == KILN_OK)
+            printf("  %-8s %u device%s\n", kiln_backend_name(b.backend), b.device_count,
+                   b.device_count == 1 ? "" : "s");
+        else
+            printf("  %-8s unavailable: %s\n", kiln_backend_name(b.backend), b.reason);
+    }
+}
+
 int cmd_devices(int argc, char **argv)
 {
     static const struct option options[] = {
         { "json", no_argument, NULL, 'j' },
+        { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    bool json = false;
+    bool json = false, verbose = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hv", options, NULL)) != -1) {
         if (opt == 'j') {
             json = true;
+        } else if (opt == 'v') {
+            verbose = true;
         } else if (opt == 'h') {
             print_help();
             return CLI_EXIT_OK;
@@ -90,8 +124,11 @@ int cmd_devices(int argc, char **argv)
     cJSON *root = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(root, "devices");
     if (!json)
-        printf("%-5s %-8s %12s %6s %-9s %s\n", "index", "backend", "memory MiB", "units",
+        printf("%-7s %-10s %12s %6s %-9s %s\n", "index", "selector", "memory MiB", "units",
                "health", "name");
+    kiln_device *chosen = NULL;
+    if (kiln_device_default(ctx, &chosen) != KILN_OK)
+        chosen = NULL;
     uint32_t count = kiln_device_count(ctx);
     for (uint32_t i = 0; i < count; i++) {
         kiln_device *dev = NULL;
@@ -104,13 +141,22 @@ int cmd_devices(int argc, char **argv)
             rc = CLI_EXIT_FAILURE;
             continue;
         }
-        if (json)
-            cJSON_AddItemToArray(list, device_json(i, &info));
-        else
-            printf("%-5" PRIu32 " %-8s %12.0f %6" PRIu32 " %-9s %s\n", i,
-                   kiln_backend_name(info.backend), (double)info.memory_bytes / BYTES_PER_MIB,
+        char selector[32];
+        snprintf(selector, sizeof selector, "%s:%" PRIu32, kiln_backend_name(info.backend),
+                 info.backend_index);
+        if (json) {
+            cJSON *obj = device_json(i, &info);
+            cJSON_AddStringToObject(obj, "selector", selector);
+            cJSON_AddBoolToObject(obj, "default", dev == chosen);
+            cJSON_AddItemToArray(list, obj);
+        } else {
+            printf("%-" PRIu32 "%-6s %-10s %12.0f %6" PRIu32 " %-9s %s\n", i,
+                   dev == chosen ? "*" : "", selector, (double)info.memory_bytes / BYTES_PER_MIB,
                    info.compute_units, health_name(info.health), info.name);
+        }
     }
+    if (json || verbose)
+        list_backends(ctx, cJSON_AddArrayToObject(root, "backends"), json);
     if (json) {
         char *text = cJSON_Print(root);
         if (text)
