@@ -133,7 +133,9 @@ static int cuda_nvrtc_resolve(void *library, cuda_nvrtc_api *api, char *reason,
 static void *cuda_nvrtc_open_in(const char *dir, char *path, size_t path_size)
 {
     for (size_t i = 0; i < CUDA_NVRTC_NAME_COUNT; i++) {
-        snprintf(path, path_size, "%s%s%s", dir, *dir ? "/" : "", cuda_nvrtc_names[i]);
+        int n = snprintf(path, path_size, "%s%s%s", dir, *dir ? "/" : "", cuda_nvrtc_names[i]);
+        if (n < 0 || (size_t)n >= path_size)
+            continue; /* a truncated path would name another file */
         void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (library)
             return library;
