@@ -14,6 +14,7 @@
 
 #include "baselines.h"
 #include "bench.h"
+#include "bench_gpu.h"
 
 /* Sizes and goals of the foundation issue. */
 #define SAXPY_N (1u << 25)
@@ -34,8 +35,11 @@
  * (The average after the run includes the run's own threads.) */
 #define BUSY_LOAD 0.5
 
+typedef enum bench_suite { SUITE_CPU, SUITE_GPU, SUITE_POCL } bench_suite;
+
 typedef struct bench_options {
-    const char *selector;
+    bench_suite suite;
+    const char *selector; /* NULL: the suite's default device */
     bool json;
     uint64_t seed;
     unsigned reps; /* 0 = the defaults above */
@@ -43,7 +47,7 @@ typedef struct bench_options {
 
 static void print_help(void)
 {
-    printf("usage: kiln bench [--suite cpu] [--device D] [--json] [--reps N] [--seed N]\n\n"
+    printf("usage: kiln bench [--suite cpu|gpu|pocl] [--device D] [--json] [--reps N] [--seed N]\n\n"
            "Runs the benchmark of the foundation issue. Kernel cases (saxpy 2^25,\n"
            "sum 2^25, 5-point stencil 4096^2, tiled SGEMM 1024^2) run on the kiln\n"
            "device and as hand-written OpenMP C (-O3 -march=native) with the same\n"
@@ -52,8 +56,13 @@ static void print_help(void)
            "compile and cache times, empty-launch latency and the resident memory\n"
            "of a context. Times are medians after warm-up; kernel times come from\n"
            "kiln events. Exits 1 if any case failed (goals missed do not change it).\n\n"
-           "  --suite cpu     the CPU suite (the only one so far)\n"
-           "  -d, --device D  the kiln device (default: cpu)\n"
+           "  --suite cpu     the CPU suite (default)\n"
+           "  --suite gpu     kiln's CUDA backend against the device-to-device copy,\n"
+           "                  the same kernels in CUDA C (nvcc cubins), cuBLAS and raw\n"
+           "                  launches, then kiln's OpenCL adapter on the same GPU\n"
+           "  --suite pocl    kiln's CPU backend against PoCL (the same kernels\n"
+           "                  through kiln's OpenCL adapter)\n"
+           "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0)\n"
            "  --json          print the results as JSON\n"
            "  --reps N        timed runs per kernel case (default %d, SGEMM %d)\n"
            "  --seed N        seed of the random inputs (default: from the clock)\n",
@@ -284,8 +293,14 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
         case 'r': opts->reps = (unsigned)strtoul(optarg, NULL, 10); break;
         case 's': opts->seed = strtoull(optarg, NULL, 0); break;
         case 'S':
-            if (strcmp(optarg, "cpu") != 0) {
-                fprintf(stderr, "kiln bench: unknown suite '%s' (only: cpu)\n", optarg);
+            if (strcmp(optarg, "cpu") == 0) {
+                opts->suite = SUITE_CPU;
+            } else if (strcmp(optarg, "gpu") == 0) {
+                opts->suite = SUITE_GPU;
+            } else if (strcmp(optarg, "pocl") == 0) {
+                opts->suite = SUITE_POCL;
+            } else {
+                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl)\n", optarg);
                 return false;
             }
             break;
@@ -305,7 +320,7 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_options opts = { .selector = "cpu", .seed = (uint64_t)time(NULL) };
+    bench_options opts = { .suite = SUITE_CPU, .seed = (uint64_t)time(NULL) };
     int rc;
     if (!parse_options(argc, argv, &opts, &rc))
         return rc;
@@ -317,6 +332,16 @@ int cmd_bench(int argc, char **argv)
         perror("kiln bench: cannot create a temporary cache directory");
         return CLI_EXIT_FAILURE;
     }
+    if (opts.suite != SUITE_CPU) {
+        bench_gpu_options gopts = { .selector = opts.selector, .json = opts.json,
+                                    .seed = opts.seed, .reps = opts.reps,
+                                    .cache_root = cache_root };
+        rc = opts.suite == SUITE_GPU ? bench_gpu_suite(&gopts) : bench_pocl_suite(&gopts);
+        nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
+        return rc;
+    }
+    if (!opts.selector)
+        opts.selector = "cpu";
     bench_overhead_env oenv = { .selector = opts.selector, .cache_root = cache_root,
                                 .seed = opts.seed };
     bench_row rows[MAX_ROWS];

@@ -34,6 +34,9 @@ typedef struct work_result {
 double work_rate(const work_result *res, double ns);
 const char *work_rate_unit(const work_result *res);
 
+bool work_copy(const work_env *env, size_t n, work_result *res);
+/* The same copy through float4, n a multiple of 4 (copy.kc's copy4). */
+bool work_copy4(const work_env *env, size_t n, work_result *res);
 bool work_saxpy(const work_env *env, size_t n, work_result *res);
 bool work_reduce_sum(const work_env *env, size_t n, work_result *res);
 bool work_matmul(const work_env *env, uint32_t n, work_result *res);

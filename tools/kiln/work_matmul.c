@@ -152,6 +152,10 @@ bool work_matmul(const work_env *env, uint32_t n, work_result *res)
         if (n <= MATMUL_FULL_CHECK_MAX)
             snprintf(res->detail, sizeof res->detail,
                      "|c - ref| <= n 2^-24 sum_k |a_ik b_kj| for all %zu elements", elems);
+        else if (!env->baseline)
+            snprintf(res->detail, sizeof res->detail,
+                     "|c - ref| <= n 2^-24 sum_k |a_ik b_kj| on %d random elements",
+                     MATMUL_SAMPLES);
         else
             snprintf(res->detail, sizeof res->detail,
                      "|c - ref| <= n 2^-24 sum_k |a_ik b_kj| on %d random elements; "
