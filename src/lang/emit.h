@@ -38,6 +38,9 @@ typedef struct lang_dialect {
      * hook returns whether it wrote any argument. */
     void (*emit_helper_context)(lang_emitter *em, const lang_func *f);
     int (*emit_call_context)(lang_emitter *em, const lang_func *callee);
+    /* Writes the indexing expression e and returns 1, or returns 0 for the
+     * plain a[b]; NULL: always plain. */
+    int (*emit_index)(lang_emitter *em, const lang_expr *e);
 } lang_dialect;
 
 struct lang_emitter {
@@ -54,6 +57,7 @@ struct lang_emitter {
     int region_label;        /* label ending the current region; 0 = none */
     int regions;             /* regions so far in this kernel */
     int group_condition;     /* emitting a condition evaluated for item 0 */
+    int fast_index;          /* x loop whose rows were checked not to wrap */
 };
 
 extern const lang_dialect lang_dialect_c;
@@ -106,7 +110,17 @@ void lang_emit_c_load_params(lang_emitter *em, const lang_func *f);
  * interchanged parts of a kernel that runs as work-item loops. */
 void lang_c_analyse_group_kernel(lang_func *f);
 int lang_c_group_level(const lang_stmt *s);
+/* A for loop whose counter is one scalar for the whole group. */
+int lang_c_uniform_counter(const lang_stmt *s);
 int lang_c_has_return(const lang_stmt *s);
+
+/* emit_c_index.c: L + local_id(0) / global_id(0) buffer indices indexed in
+ * 64 bits where a per-row check shows they cannot wrap. Split returns L and
+ * sets *x, or returns NULL; row_fits writes the check of every such index
+ * in items, joined by &&, and returns how many. */
+const lang_expr *lang_c_split_x_index(const lang_expr *index, const lang_expr **x);
+int lang_c_has_split_index(const lang_stmt *s);
+int lang_c_emit_row_fits(lang_emitter *em, lang_stmt *const *items, uint32_t n);
 
 /* Name of a vector type for prelude keys: "float4". */
 const char *lang_vector_suffix(lang_emitter *em, const lang_type *v);

@@ -44,9 +44,19 @@ static void c_unit_header(lang_emitter *em)
         "#define KILN_FN static inline\n"
         "#define KILN_ALIGN(n) _Alignas(n)\n"
         "#define KILN_EXPORT __attribute__((visibility(\"default\")))\n"
+        "/* On the loops around the x work-item loop: clang would otherwise\n"
+        "   vectorize across y (gathers) once the x loop is fully unrolled. */\n"
+        "#if defined(__clang__)\n"
+        "#define KILN_NOVEC _Pragma(\"clang loop vectorize(disable) interleave(disable)\")\n"
+        "#else\n"
+        "#define KILN_NOVEC\n"
+        "#endif\n"
         "/* Work-items of one group that a kernel with barrier() can hold: per-item\n"
         "   copies of variables live in arrays of this length. */\n"
         "#define KILN_CPU_MAX_GROUP_ITEMS %u\n"
+        "/* 2^32: a row of x indices L + x, x < width, fits 32 bits when\n"
+        "   L + width <= KILN_INDEX_SPAN. */\n"
+        "#define KILN_INDEX_SPAN 4294967296ull\n"
         "typedef struct kiln_ctx {\n"
         "    unsigned int group_id[3], local_size[3], num_groups[3], global_size[3], base[3];\n"
         "} kiln_ctx;\n"
@@ -114,12 +124,77 @@ static const char *atomic_op_name(lang_builtin b)
     return names[b - LANG_B_ATOMIC_ADD];
 }
 
+/* The new value an atomic stores, from old and v; integer + and - wrap as
+ * the __atomic builtins do. */
+static void shared_atomic_value(char *out, size_t size, lang_builtin b, const lang_type *t)
+{
+    const char *tn = c_scalar_name(t->kind);
+    const char *un = t->kind == LANG_T_INT    ? "unsigned int"
+                     : t->kind == LANG_T_LONG ? "unsigned long long" : tn;
+    static const char *const ops[] = {"+", "-", "", "", "&", "|", "^"};
+    switch (b) {
+    case LANG_B_ATOMIC_ADD: case LANG_B_ATOMIC_SUB:
+        if (lang_type_is_float(t))
+            snprintf(out, size, "old %s v", ops[b - LANG_B_ATOMIC_ADD]);
+        else
+            snprintf(out, size, "(%s)((%s)old %s (%s)v)", tn, un, ops[b - LANG_B_ATOMIC_ADD], un);
+        return;
+    case LANG_B_ATOMIC_MIN: snprintf(out, size, "v < old ? v : old"); return;
+    case LANG_B_ATOMIC_MAX: snprintf(out, size, "old < v ? v : old"); return;
+    case LANG_B_ATOMIC_AND: case LANG_B_ATOMIC_OR: case LANG_B_ATOMIC_XOR:
+        snprintf(out, size, "old %s v", ops[b - LANG_B_ATOMIC_ADD]);
+        return;
+    default: snprintf(out, size, "v"); return; /* xchg */
+    }
+}
+
+/* Atomics on shared memory as plain read-modify-write: a work-group runs on
+ * one thread and its shared memory lives on that thread's stack, so no
+ * other thread can see it (a lock-prefixed add per element made a shared
+ * histogram about as slow as a global one). */
+static void c_shared_atomic(lang_emitter *em, const lang_expr *call)
+{
+    const lang_type *t = call->type;
+    const char *kname = lang_scalar_kiln_name(t->kind);
+    const char *tn = c_scalar_name(t->kind);
+    const char *op = atomic_op_name(call->builtin);
+    char key[48];
+    snprintf(key, sizeof key, "shared_atomic_%s_%s", op, kname);
+    if (lang_emit_first(em, key)) {
+        if (call->builtin == LANG_B_ATOMIC_CAS) {
+            lang_prelude_printf(em,
+                "KILN_FN %s kiln_shared_atomic_cas_%s(%s *p, %s expected, %s desired) {\n"
+                "    %s old = *p; if (old == expected) *p = desired; return old;\n}\n",
+                tn, kname, tn, tn, tn, tn);
+        } else {
+            char value[96];
+            shared_atomic_value(value, sizeof value, call->builtin, t);
+            lang_prelude_printf(em,
+                "KILN_FN %s kiln_shared_atomic_%s_%s(%s *p, %s v) {\n"
+                "    %s old = *p; *p = %s; return old;\n}\n",
+                tn, op, kname, tn, tn, tn, value);
+        }
+    }
+    lang_emit_printf(em, "kiln_shared_atomic_%s_%s(", op, kname);
+    lang_emit_expr(em, call->args[0]);
+    for (uint32_t i = 1; i < call->arg_count; i++) {
+        lang_emit_puts(em, ", ");
+        lang_emit_expr_as(em, call->args[i], t);
+    }
+    lang_emit_puts(em, ")");
+}
+
 /* Atomics on plain memory with the GCC/clang __atomic builtins; float and
  * double go through a compare-and-swap loop on their bits. Work-groups run
  * on several threads, so global memory needs real atomics. */
 static void c_atomic(lang_emitter *em, const lang_expr *call)
 {
     const lang_type *t = call->type;
+    const lang_type *pt = call->args[0]->type;
+    if (pt && pt->kind == LANG_T_POINTER && pt->space == LANG_SPACE_SHARED) {
+        c_shared_atomic(em, call);
+        return;
+    }
     const char *kname = lang_scalar_kiln_name(t->kind);
     const char *tn = c_scalar_name(t->kind);
     const char *op = atomic_op_name(call->builtin);
@@ -266,6 +341,23 @@ static void c_int_div(lang_emitter *em, int op, const lang_type *t, const lang_e
     lang_emit_puts(em, ")");
 }
 
+/* In an x loop whose rows were checked (emit_c_index.c), L + x indices
+ * in 64 bits: consecutive x, consecutive addresses. */
+static int c_index(lang_emitter *em, const lang_expr *e)
+{
+    const lang_expr *x = NULL;
+    const lang_expr *base = NULL;
+    if (!em->fast_index || e->a->type->kind != LANG_T_POINTER ||
+        !(base = lang_c_split_x_index(e->b, &x)))
+        return 0;
+    lang_emit_expr(em, e->a);
+    lang_emit_puts(em, "[(unsigned long long)(");
+    lang_emit_expr(em, base);
+    lang_emit_printf(em, ")%s + (unsigned long long)kiln_lx]",
+                     x->builtin == LANG_B_GLOBAL_ID ? " + kiln_c->base[0]" : "");
+    return 1;
+}
+
 static void c_helper_context(lang_emitter *em, const lang_func *f)
 {
     (void)f;
@@ -349,4 +441,5 @@ const lang_dialect lang_dialect_c = {
     .emit_kernel = c_kernel,
     .emit_helper_context = c_helper_context,
     .emit_call_context = c_call_context,
+    .emit_index = c_index,
 };

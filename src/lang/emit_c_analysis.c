@@ -222,6 +222,48 @@ static int simple_body(const lang_stmt *s, const lang_var *counter)
     return simple_body(s->body, counter) && simple_body(s->else_body, counter);
 }
 
+static int stmt_writes_var(const lang_stmt *s, const lang_var *v)
+{
+    if (!s)
+        return 0;
+    if (writes_var(s->expr, v) || writes_var(s->step, v))
+        return 1;
+    for (uint32_t i = 0; i < s->var_count; i++)
+        if (writes_var(s->vars[i]->init, v))
+            return 1;
+    for (uint32_t i = 0; i < s->item_count; i++)
+        if (stmt_writes_var(s->items[i], v))
+            return 1;
+    return stmt_writes_var(s->init, v) || stmt_writes_var(s->body, v) ||
+           stmt_writes_var(s->else_body, v);
+}
+
+/* A for loop whose integer counter is declared in its init from a uniform
+ * value, stepped only by its step expression by a uniform amount and
+ * tested by a uniform condition: the counter is the same in every
+ * work-item, so it is one scalar instead of one copy per item (marked
+ * uniform_loop). Returns whether it is. */
+static int uniform_counter(const lang_stmt *s)
+{
+    if (s->kind != LANG_S_FOR || !s->init || s->init->kind != LANG_S_DECL ||
+        s->init->var_count != 1 || !s->expr || !s->step)
+        return 0;
+    lang_var *k = s->init->vars[0];
+    if (!lang_type_is_integer(k->type) || !k->init || k->init->kind == LANG_E_INIT_LIST ||
+        !uniform_expr(k->init) || stmt_writes_var(s->body, k) || writes_var(s->expr, k))
+        return 0;
+    k->uniform_loop = 1;
+    const lang_expr *st = s->step;
+    int step_ok = (st->kind == LANG_E_POSTFIX || st->kind == LANG_E_UNARY ||
+                   (st->kind == LANG_E_ASSIGN && st->op != '=' && uniform_expr(st->b))) &&
+                  st->a->kind == LANG_E_IDENT && st->a->var == k;
+    if (!step_ok || !uniform_expr(s->expr)) {
+        k->uniform_loop = 0;
+        return 0;
+    }
+    return 1;
+}
+
 /* A barrier-free for loop whose trip count is the same for every work-item
  * (uniform init, condition and step) can run with the work-item loop inside
  * it: work-items between two barriers have no order among themselves, so
@@ -233,19 +275,8 @@ static int interchangeable(const lang_stmt *s)
     if (s->kind != LANG_S_FOR || s->has_barrier || !s->init || s->init->kind != LANG_S_DECL ||
         s->init->var_count != 1 || !s->expr || !s->step)
         return 0;
-    lang_var *k = s->init->vars[0];
-    if (!lang_type_is_integer(k->type) || !k->init || k->init->kind == LANG_E_INIT_LIST ||
-        !uniform_expr(k->init))
+    if (!simple_body(s->body, s->init->vars[0]) || !uniform_counter(s))
         return 0;
-    k->uniform_loop = 1;
-    const lang_expr *st = s->step;
-    int step_ok = (st->kind == LANG_E_POSTFIX || st->kind == LANG_E_UNARY ||
-                   (st->kind == LANG_E_ASSIGN && st->op != '=' && uniform_expr(st->b))) &&
-                  st->a->kind == LANG_E_IDENT && st->a->var == k;
-    if (!step_ok || !uniform_expr(s->expr) || !simple_body(s->body, k)) {
-        k->uniform_loop = 0;
-        return 0;
-    }
     return 1;
 }
 
@@ -257,10 +288,17 @@ static void mark_interchange(lang_stmt *s)
         s->interchange = interchangeable(s);
         return;
     }
+    (void)uniform_counter(s); /* before the body, whose loops may test it */
     mark_interchange(s->body);
     mark_interchange(s->else_body);
     for (uint32_t i = 0; i < s->item_count; i++)
         mark_interchange(s->items[i]);
+}
+
+int lang_c_uniform_counter(const lang_stmt *s)
+{
+    return s->kind == LANG_S_FOR && s->init && s->init->kind == LANG_S_DECL &&
+           s->init->var_count == 1 && s->init->vars[0]->uniform_loop;
 }
 
 int lang_c_group_level(const lang_stmt *s)
@@ -281,7 +319,7 @@ static int analyse_group_stmt(const lang_stmt *s, int region)
         note_expr(s->expr, GROUP_REGION);
         return analyse_list(&s->body, 1, region);
     case LANG_S_FOR:
-        if (s->interchange) /* the counter is one uniform copy */
+        if (lang_c_uniform_counter(s)) /* the counter is one uniform copy */
             return analyse_list(&s->body, 1, region);
         note_stmt(s->init, region++);
         note_expr(s->expr, GROUP_REGION);

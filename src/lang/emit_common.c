@@ -292,6 +292,8 @@ void lang_emit_expr(lang_emitter *em, const lang_expr *e)
         emit_call(em, e);
         return;
     case LANG_E_INDEX:
+        if (em->d->emit_index && em->d->emit_index(em, e))
+            return;
         lang_emit_expr(em, e->a);
         lang_emit_puts(em, "[");
         lang_emit_expr(em, e->b);
