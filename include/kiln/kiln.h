@@ -7,6 +7,7 @@
 #include "device.h"
 #include "queue.h"
 #include "buffer.h"
+#include "host_memory.h"
 #include "program.h"
 #include "event.h"
 #include "launch.h"

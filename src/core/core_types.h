@@ -21,6 +21,7 @@ enum core_magic {
     CORE_MAGIC_PROGRAM = 0x4b50524fu,
     CORE_MAGIC_KERNEL = 0x4b4b524eu,
     CORE_MAGIC_EVENT = 0x4b45564eu,
+    CORE_MAGIC_HOST_BUFFER = 0x4b484246u,
     CORE_MAGIC_RELEASED = 0xdeadbeefu
 };
 

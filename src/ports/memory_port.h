@@ -19,6 +19,12 @@ typedef struct port_memory {
                         size_t bytes);
     /* Real device memory in use and in total, as the device reports it. */
     kiln_status (*usage)(port_device *dev, uint64_t *used, uint64_t *total);
+    /* Optional (NULL when the adapter has none): page-locked host memory
+     * that write and read reach at full speed. *ptr is its host address,
+     * which write and read accept like any host memory.
+     * KILN_ERR_OUT_OF_HOST_MEMORY when the host cannot pin bytes more. */
+    kiln_status (*host_alloc)(port_device *dev, size_t bytes, void **ptr, port_host_mem **out);
+    void (*host_free)(port_device *dev, port_host_mem *mem);
 } port_memory;
 
 #endif

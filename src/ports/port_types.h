@@ -10,6 +10,7 @@ typedef struct port_device port_device;     /* one device of a backend */
 typedef struct port_module port_module;     /* a compiled program */
 typedef struct port_function port_function; /* one kernel entry in a module */
 typedef struct port_mem port_mem;           /* one device allocation */
+typedef struct port_host_mem port_host_mem; /* one page-locked host allocation */
 typedef struct port_stream port_stream;     /* an in-order command stream */
 typedef struct port_event port_event;       /* a point in a stream, with a timestamp */
 

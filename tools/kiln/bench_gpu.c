@@ -158,8 +158,8 @@ static void bandwidth_section(gpu_suite *s)
             row->share = rate / dtod_rate;
             snprintf(row->kiln_text, sizeof row->kiln_text, "%.1f GB/s", rate);
             snprintf(row->base_text, sizeof row->base_text, "%.1f GB/s", dtod_rate);
-            snprintf(row->detail, sizeof row->detail, "%.0f bytes in %.3f ms; %s", res->bytes,
-                     res->kiln_ns / 1e6, res->detail);
+            snprintf(row->detail, sizeof row->detail, "%.0f bytes in %.3f ms; %.400s",
+                     res->bytes, res->kiln_ns / 1e6, res->detail);
         } else {
             snprintf(row->detail, sizeof row->detail, "%s", res->ok ? dtod.detail : res->detail);
         }
@@ -194,9 +194,9 @@ static void native_section(gpu_suite *s)
         const work_result *k = &s->kiln[c];
         char detail[sizeof row->detail];
         if (!k->ok)
-            snprintf(detail, sizeof detail, "kiln: %s", k->detail);
+            snprintf(detail, sizeof detail, "kiln: %.480s", k->detail);
         else
-            snprintf(detail, sizeof detail, "kiln and native: %s", nat.detail);
+            snprintf(detail, sizeof detail, "kiln and native: %.480s", nat.detail);
         gpu_row_times(row, k->ok && nat.ok, detail, k->kiln_ns, nat.ns);
 
         if (c == CASE_SGEMM) {

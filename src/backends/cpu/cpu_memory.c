@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../util/fail.h"
+#include "cpu_host_memory.h"
 #include "cpu_internal.h"
 
 /* Whether [offset, offset + bytes) lies inside mem, without overflow. */
@@ -131,4 +132,6 @@ const port_memory cpu_memory_ops = {
     .copy = cpu_copy,
     .fill = cpu_fill,
     .usage = cpu_usage,
+    .host_alloc = cpu_host_alloc,
+    .host_free = cpu_host_free,
 };

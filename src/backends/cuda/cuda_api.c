@@ -85,6 +85,8 @@ int cuda_api_load_driver(cuda_driver_api *api, char *reason, size_t reason_size)
         CUDA_SYM(api, MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
         CUDA_SYM(api, MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"),
         CUDA_SYM(api, MemsetD8Async, "cuMemsetD8Async"),
+        CUDA_SYM_OR(api, MemHostRegister, "cuMemHostRegister_v2", "cuMemHostRegister"),
+        CUDA_SYM(api, MemHostUnregister, "cuMemHostUnregister"),
         CUDA_SYM(api, ModuleLoadDataEx, "cuModuleLoadDataEx"),
         CUDA_SYM(api, ModuleUnload, "cuModuleUnload"),
         CUDA_SYM(api, ModuleGetFunction, "cuModuleGetFunction"),

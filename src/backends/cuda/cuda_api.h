@@ -66,6 +66,9 @@ typedef int nvrtcResult;
 #define CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75
 #define CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
 
+/* cuMemHostRegister flag: the pages count as pinned in every context. */
+#define CU_MEMHOSTREGISTER_PORTABLE 0x1u
+
 #define CU_STREAM_NON_BLOCKING 0x1u
 #define CU_EVENT_DEFAULT 0x0u
 
@@ -103,6 +106,8 @@ typedef struct cuda_driver_api {
     CUresult (*MemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes, CUstream s);
     CUresult (*MemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream s);
     CUresult (*MemsetD8Async)(CUdeviceptr dst, unsigned char byte, size_t bytes, CUstream s);
+    CUresult (*MemHostRegister)(void *ptr, size_t bytes, unsigned flags);
+    CUresult (*MemHostUnregister)(void *ptr);
     CUresult (*ModuleLoadDataEx)(CUmodule *module, const void *image, unsigned count,
                                  CUjit_option *options, void **values);
     CUresult (*ModuleUnload)(CUmodule module);

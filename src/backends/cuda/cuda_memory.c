@@ -1,12 +1,13 @@
 /* The memory port on CUDA. Copies are queued on the caller's stream with
  * the Async calls so they follow its earlier work; write and read then
  * wait for the stream, because the port promises the host memory is free
- * (write) or filled (read) on return. Host memory is pageable: the driver
- * stages it itself. */
+ * (write) or filled (read) on return. Pageable host memory is staged by
+ * the driver; a kiln host buffer is registered (pinned) and copied by DMA. */
 #include <string.h>
 #include <stdlib.h>
 
 #include "../../util/fail.h"
+#include "cuda_host_memory.h"
 #include "cuda_internal.h"
 
 static int cuda_range_fits(const port_mem *mem, size_t offset, size_t bytes)
@@ -210,4 +211,6 @@ const port_memory cuda_memory_ops = {
     .copy = cuda_copy,
     .fill = cuda_fill,
     .usage = cuda_usage,
+    .host_alloc = cuda_host_alloc,
+    .host_free = cuda_host_free,
 };

@@ -28,7 +28,8 @@
     X(GetProgramBuildInfo) X(ReleaseProgram) X(CreateKernel) X(ReleaseKernel)  \
     X(GetKernelInfo) X(GetKernelWorkGroupInfo) X(SetKernelArg) X(EnqueueNDRangeKernel)          \
     X(EnqueueMarkerWithWaitList) X(WaitForEvents) X(GetEventInfo)              \
-    X(GetEventProfilingInfo) X(RetainEvent) X(ReleaseEvent)
+    X(GetEventProfilingInfo) X(RetainEvent) X(ReleaseEvent)                    \
+    X(EnqueueMapBuffer) X(EnqueueUnmapMemObject)
 
 #define OPENCL_MEMBER(name) __typeof__(&cl##name) name;
 typedef struct opencl_functions {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../../util/fail.h"
+#include "opencl_host_memory.h"
 #include "opencl_internal.h"
 
 static kiln_status opencl_range_check(const port_mem *mem, size_t offset, size_t bytes,
@@ -178,4 +179,6 @@ const port_memory opencl_memory_ops = {
     .copy = opencl_copy,
     .fill = opencl_fill,
     .usage = opencl_usage,
+    .host_alloc = opencl_host_alloc,
+    .host_free = opencl_host_free,
 };
