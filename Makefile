@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON
 
-.PHONY: all deps configure build demo test sanitize fuzz clean
+.PHONY: all deps configure build demo test sanitize fuzz lint clean
 
 all: build
 
@@ -22,6 +22,12 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Static checks: the layering rules of DESIGN.md section 2 over the real
+# include graph (and the checker's own self-test).
+lint: configure
+	scripts/arch-check --build-dir $(BUILD)
+	scripts/arch-check --self-test
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: deps
