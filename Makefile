@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON
 
-.PHONY: all deps configure build demo test sanitize fuzz lint clean
+.PHONY: all deps configure build demo test sanitize fuzz lint api-update abi-update clean
 
 all: build
 
@@ -25,9 +25,25 @@ test: build
 
 # Static checks: the layering rules of DESIGN.md section 2 over the real
 # include graph (and the checker's own self-test).
+# The public API surface (api/PublicAPI.*.txt) and the ABI of libkiln.so
+# (api/libkiln.abi), from a Release build with -g so abidiff sees the types.
 lint: configure
 	scripts/arch-check --build-dir $(BUILD)
 	scripts/arch-check --self-test
+	@cmake -S . -B $(BUILD)-abi -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g >/dev/null
+	@cmake --build $(BUILD)-abi -j $(JOBS) --target kiln
+	scripts/api-check $(BUILD)-abi/src/libkiln.so
+	scripts/abi-check $(BUILD)-abi/src/libkiln.so
+
+# Record new public declarations in api/PublicAPI.Unshipped.txt.
+api-update: deps
+	scripts/api-check --update
+
+# Rewrite the ABI baseline after an intended change (recorded in CHANGELOG.md).
+abi-update: deps
+	@cmake -S . -B $(BUILD)-abi -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g >/dev/null
+	@cmake --build $(BUILD)-abi -j $(JOBS) --target kiln
+	scripts/abi-check --update $(BUILD)-abi/src/libkiln.so
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitize: deps
@@ -42,4 +58,4 @@ fuzz: deps
 	cd $(BUILD)-fuzz && ctest --output-on-failure -L fuzz
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD)-abi
