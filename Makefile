@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON
 
-.PHONY: all deps configure build demo test sanitize fuzz lint api-update abi-update clean
+.PHONY: all deps configure build demo test sanitize fuzz lint static-analysis api-update abi-update clean
 
 all: build
 
@@ -25,9 +25,14 @@ test: build
 
 # Static checks: the layering rules of DESIGN.md section 2 over the real
 # include graph (and the checker's own self-test).
+# clang-tidy and cppcheck over src/ (.clang-tidy, .cppcheck/suppressions.txt).
+static-analysis: configure
+	JOBS=$(JOBS) scripts/static-analysis $(BUILD)
+
 # The public API surface (api/PublicAPI.*.txt) and the ABI of libkiln.so
-# (api/libkiln.abi), from a Release build with -g so abidiff sees the types.
-lint: configure
+# (api/libkiln.abi), from a Release build with -g so abidiff sees the types;
+# the layering rules; static analysis.
+lint: configure static-analysis
 	scripts/arch-check --build-dir $(BUILD)
 	scripts/arch-check --self-test
 	@cmake -S . -B $(BUILD)-abi -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g >/dev/null

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LANG_CHUNK_BYTES (64u * 1024u)
+#define LANG_CHUNK_BYTES ((size_t)64 * 1024)
 
 struct lang_chunk {
     struct lang_chunk *next;

@@ -79,7 +79,7 @@ static void emit_line_name(lang_emitter *em)
             char esc[3] = {'\\', c, 0};
             lang_emit_puts(em, esc);
         } else {
-            char one[2] = {(unsigned char)c < 32 || c == 127 ? '_' : c, 0};
+            char one[2] = {(char)((unsigned char)c < 32 || c == 127 ? '_' : c), 0};
             lang_emit_puts(em, one);
         }
     }

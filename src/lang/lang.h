@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "../ports/cpu_kernel_abi.h"
-#include "../ports/cpu_kernel_abi.h"
 #include "../ports/port_types.h"
 
 /* Device capabilities the emitter must honour: using a construct the device

@@ -97,7 +97,8 @@ const char *lang_emit_ident(lang_ctx *ctx, const char *name)
         return name;
     size_t n = strlen(name);
     char *s = lang_alloc(ctx, n + 8);
-    memcpy(s, "kiln_u_", 7);
+    /* The prefix; the next copy brings the terminator. */
+    memcpy(s, "kiln_u_", 7); /* NOLINT(bugprone-not-null-terminated-result) */
     memcpy(s + 7, name, n + 1);
     return s;
 }

@@ -246,10 +246,11 @@ static lang_token *skip_branch(lang_token *tok)
         if (lang_tok_punct(tok, '#') && tok->at_line_start && tok->next->kind == LANG_TK_IDENT &&
             !tok->next->at_line_start) {
             const char *d = tok->next->text;
+            /* Two exits on purpose: the outer #endif, and #elif/#else at depth 0. */
             if (!strcmp(d, "if") || !strcmp(d, "ifdef") || !strcmp(d, "ifndef"))
                 depth++;
             else if (!strcmp(d, "endif") && depth-- == 0)
-                return tok;
+                return tok; /* NOLINT(bugprone-branch-clone) */
             else if ((!strcmp(d, "elif") || !strcmp(d, "else")) && depth == 0)
                 return tok;
         }
@@ -453,7 +454,8 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
                 lang_error(p->ctx, b->loc, "'##' needs an operand on each side");
                 continue;
             }
-            int pi = param_index(m, rhs);
+            /* args is NULL exactly when m is object-like (no parameters). */
+            int pi = args ? param_index(m, rhs) : -1;
             lang_token *right = pi >= 0 ? args[pi].raw : rhs;
             if (right->kind != LANG_TK_EOF) {
                 lang_token *joined = paste(p, tail, right);
@@ -465,7 +467,7 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
             b = rhs;
             continue;
         }
-        int pi = param_index(m, b);
+        int pi = args ? param_index(m, b) : -1;
         if (pi >= 0) {
             const lang_token *src;
             if (lang_tok_punct(b->next, LANG_P_HASHHASH)) {
@@ -487,7 +489,9 @@ static lang_token *expand(pp *p, pp_macro *m, lang_token *tok, int depth)
     }
     if (head.next)
         head.next->space_before = tok->space_before;
-    tail->next = rest;
+    /* tail is &head or the last token appended: copy_token() and paste()
+     * bail out of the translation rather than return NULL. */
+    tail->next = rest; /* NOLINT(clang-analyzer-core.NullDereference) */
     return head.next ? head.next : rest;
 }
 

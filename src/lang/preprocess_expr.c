@@ -125,7 +125,7 @@ static pp_value eval_primary(pp_eval *ev)
         else if (t->punct == '!')
             r = (pp_value){r.v == 0, 0};
     } else if (t->kind == LANG_TK_INT) {
-        int u, l;
+        int u = 0, l = 0; /* left unset when the literal is invalid */
         if (!lang_int_literal(t->text, &r.v, &u, &l))
             eval_fail(ev, t->loc, "invalid integer literal");
         r.is_unsigned = u || r.v > (uint64_t)INT64_MAX;

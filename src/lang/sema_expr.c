@@ -150,8 +150,9 @@ static const lang_type *check_int_literal(lang_sema *s, lang_expr *e)
     int uns = e->op & 1, lng = (e->op >> 1) & 1, dec = (e->op >> 2) & 1;
     uint64_t v = e->ival;
     lang_type_kind k;
+    /* Clones by design: each branch is one row of the C literal-type table. */
     if (uns && lng)
-        k = LANG_T_ULONG;
+        k = LANG_T_ULONG; /* NOLINT(bugprone-branch-clone) */
     else if (uns)
         k = v <= UINT32_MAX ? LANG_T_UINT : LANG_T_ULONG;
     else if (lng)

@@ -38,7 +38,7 @@ KILN_CPU_ABI_DECL
  * plus the per-work-item copies of variables live across barrier(). The
  * core refuses a kernel above it at build time; the adapter runs groups
  * only on stacks with at least twice this much room. */
-#define KILN_CPU_MAX_FRAME_BYTES (2u * 1024u * 1024u)
+#define KILN_CPU_MAX_FRAME_BYTES (2u << 20) /* 2 MiB */
 
 /* Prefix of the exported entry symbol of each kernel. */
 #define KILN_CPU_ENTRY_PREFIX "kiln_entry_"

@@ -30,7 +30,7 @@ static void fail_set_text(const char *text)
     }
 }
 
-kiln_status util_fail(kiln_status status, const char *fmt, ...)
+kiln_status (util_fail)(kiln_status status, const char *fmt, ...)
 {
     char text[FAIL_INLINE_BYTES];
     va_list ap;
@@ -41,7 +41,7 @@ kiln_status util_fail(kiln_status status, const char *fmt, ...)
     return status;
 }
 
-kiln_status util_fail_text(kiln_status status, const char *text)
+kiln_status (util_fail_text)(kiln_status status, const char *text)
 {
     fail_set_text(text ? text : "");
     return status;

@@ -24,4 +24,14 @@ void util_clear_error(void);
 /* The current detail; never NULL. */
 const char *util_last_error(void);
 
+#ifdef __clang_analyzer__
+/* The static analyzer reads one file at a time, so it cannot see that these
+ * return their status argument; it then follows impossible paths where a
+ * failure yields KILN_OK and reports null dereferences on them. Under
+ * analysis only, the macros make the returned value visible. fail.c defines
+ * the functions as (util_fail) so the macros leave the definitions alone. */
+#define util_fail(status, ...) (util_fail((status), __VA_ARGS__), (status))
+#define util_fail_text(status, text) (util_fail_text((status), (text)), (status))
+#endif
+
 #endif

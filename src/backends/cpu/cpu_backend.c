@@ -17,11 +17,11 @@
 /* A caller thread runs work-groups on its own stack only if the stack is at
  * least this big: a group's shared memory plus the per-work-item arrays of
  * a barrier kernel, with margin. glibc's default (8 MiB) qualifies. */
-#define CPU_MIN_CALLER_STACK_BYTES (2u * KILN_CPU_MAX_FRAME_BYTES)
+#define CPU_MIN_CALLER_STACK_BYTES ((size_t)2 * KILN_CPU_MAX_FRAME_BYTES)
 
 /* The core refuses kernels whose frame exceeds KILN_CPU_MAX_FRAME_BYTES;
  * every thread that runs groups must hold such a frame with room to spare. */
-_Static_assert(CPU_WORKER_STACK_BYTES >= 2u * KILN_CPU_MAX_FRAME_BYTES,
+_Static_assert(CPU_WORKER_STACK_BYTES >= CPU_MIN_CALLER_STACK_BYTES,
                "worker stacks must hold the largest kernel frame twice over");
 _Static_assert(CPU_SHARED_MEMORY_BYTES <= KILN_CPU_MAX_FRAME_BYTES,
                "a kernel using all the shared memory reported must be buildable");
@@ -88,7 +88,7 @@ static int cpu_cpuinfo_field(const char *key, char *out, size_t size)
         snprintf(out, size, "%.*s", (int)n, value);
         found = 1;
     }
-    fclose(f);
+    (void)fclose(f); /* read-only stream: nothing to lose on close */
     return found;
 }
 

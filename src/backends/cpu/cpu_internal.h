@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../../ports/backend_port.h"
@@ -21,8 +22,8 @@
  * Pool threads get CPU_WORKER_STACK_BYTES of stack; a group's shared memory
  * is limited to CPU_SHARED_MEMORY_BYTES so that it, the per-work-item arrays
  * of a barrier kernel and the kernel's own frames fit with a wide margin. */
-#define CPU_WORKER_STACK_BYTES (16u * 1024u * 1024u)
-#define CPU_SHARED_MEMORY_BYTES (1u * 1024u * 1024u)
+#define CPU_WORKER_STACK_BYTES ((size_t)16 * 1024 * 1024)
+#define CPU_SHARED_MEMORY_BYTES ((size_t)1 * 1024 * 1024)
 
 /* Data alignment of every allocation: a cache line, and the widest vector
  * load (AVX-512) the compiler may emit for -march=native. */

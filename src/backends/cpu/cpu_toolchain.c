@@ -17,8 +17,6 @@
 #include "../../util/log_buffer.h"
 #include "cpu_internal.h"
 
-extern char **environ;
-
 /* Compilers tried in order when KILN_CC is not set. */
 static const char *const toolchain_defaults[] = {"clang", "cc"};
 

@@ -18,7 +18,8 @@ typedef struct CUevent_st *CUevent;
 typedef unsigned long long CUdeviceptr;
 typedef int CUdevice_attribute;
 typedef int CUjit_option;
-typedef struct _nvrtcProgram *nvrtcProgram;
+/* NVRTC's own spelling of its opaque handle type. */
+typedef struct _nvrtcProgram *nvrtcProgram; /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c) */
 typedef int nvrtcResult;
 
 /* CUresult values the adapter tells apart (cuda.h, enum cudaError_enum). */

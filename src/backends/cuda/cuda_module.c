@@ -33,6 +33,8 @@ static kiln_status cuda_module_load_image(port_module *m, port_log *log)
 {
     char jit_log[CUDA_JIT_LOG_BYTES] = "";
     CUjit_option options[2] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    /* The driver takes option values as void *, sizes included. */
+    /* NOLINTNEXTLINE(performance-no-int-to-ptr) */
     void *values[2] = {jit_log, (void *)(uintptr_t)sizeof jit_log};
     unsigned generation = atomic_load(&m->dev->generation);
     kiln_status st = cuda_enter(m->dev, generation, "module");

@@ -178,7 +178,10 @@ static kiln_status opencl_function_new(port_module *m, const char *entry, port_f
         free(f);
         if (err == CL_INVALID_KERNEL_NAME)
             return util_fail(KILN_ERR_NOT_FOUND, "opencl: the module has no kernel '%s'", entry);
-        return opencl_fail(opencl_status(err), err, "clCreateKernel('%s')", entry);
+        /* No kernel with CL_SUCCESS (a broken driver) must not read as
+         * success: the caller would use a function that was never made. */
+        kiln_status st = err == CL_SUCCESS ? KILN_ERR_DEVICE : opencl_status(err);
+        return opencl_fail(st, err, "clCreateKernel('%s')", entry);
     }
     err = opencl_api.GetKernelInfo(f->kernel, CL_KERNEL_NUM_ARGS, sizeof f->arg_count,
                                    &f->arg_count, NULL);
@@ -208,7 +211,9 @@ static kiln_status opencl_get_function(port_module *m, const char *entry, port_f
     while (f && strcmp(f->name, entry) != 0)
         f = f->next;
     if (!f && (st = opencl_function_new(m, entry, &f)) == KILN_OK) {
-        f->next = m->functions;
+        /* KILN_OK means f was made; the analyzer cannot see that
+         * opencl_status() maps only CL_SUCCESS to it. */
+        f->next = m->functions; /* NOLINT(clang-analyzer-core.NullDereference) */
         m->functions = f;
     }
     pthread_mutex_unlock(&m->lock);

@@ -28,7 +28,7 @@ static size_t opencl_device_size(cl_device_id id, cl_device_info param)
 
 /* Copies text into a fixed field, truncated to fit. */
 #define OPENCL_FIELD(field, text) \
-    snprintf(field, sizeof field, "%.*s", (int)sizeof field - 1, text)
+    snprintf((field), sizeof(field), "%.*s", (int)sizeof(field) - 1, (text))
 
 /* The extension list (space-separated), malloc'd; NULL when unavailable. */
 static char *opencl_extensions(cl_device_id id)

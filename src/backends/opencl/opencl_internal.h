@@ -31,6 +31,8 @@
     X(GetEventProfilingInfo) X(RetainEvent) X(ReleaseEvent)                    \
     X(EnqueueMapBuffer) X(EnqueueUnmapMemObject)
 
+/* name is pasted and declared, never evaluated: no parentheses to add. */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses) */
 #define OPENCL_MEMBER(name) __typeof__(&cl##name) name;
 typedef struct opencl_functions {
     OPENCL_FUNCTIONS(OPENCL_MEMBER)
