@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON
 
-.PHONY: all deps configure build demo test sanitize fuzz lint static-analysis api-update abi-update clean
+.PHONY: all deps configure build demo test sanitize fuzz lint static-analysis api-update abi-update coverage perf-check clean
 
 all: build
 
@@ -62,5 +62,17 @@ fuzz: deps
 	@cmake --build $(BUILD)-fuzz -j $(JOBS)
 	cd $(BUILD)-fuzz && ctest --output-on-failure -L fuzz
 
+# Line and branch coverage of src/ by the whole suite, with a per-folder
+# table; fails below scripts/coverage-floor.txt (raise it with
+# scripts/coverage --update-floor).
+coverage: deps
+	@scripts/coverage --build-dir $(BUILD)-cov
+
+# Host-side instruction counts under callgrind against perf/baseline.json;
+# fails on more than 3% growth (scripts/perf-check --update after an
+# intended change).
+perf-check: deps
+	@scripts/perf-check --build-dir $(BUILD)-perfcheck
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD)-abi
+	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD)-abi $(BUILD)-cov $(BUILD)-perfcheck
