@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR=ON
 
-.PHONY: all deps configure build demo test sanitize fuzz lint static-analysis api-update abi-update coverage perf-check clean
+.PHONY: all deps configure build demo test sanitize fuzz lint static-analysis api-update abi-update coverage perf-check tsan clean
 
 all: build
 
@@ -56,6 +56,16 @@ sanitize: deps
 	@cmake --build $(BUILD)-sanitize -j $(JOBS)
 	cd $(BUILD)-sanitize && ctest --output-on-failure -j $(JOBS)
 
+# The multi-threaded tests under ThreadSanitizer (the CPU backend's pool,
+# one context shared by many threads, the CPU contract tests).
+TSAN_TESTS = test-core-threads|test-cpu-launch|test-cpu-latency|contract-execution-cpu|contract-memory-cpu
+tsan: deps
+	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DKILN_WERROR=ON \
+		-DCMAKE_C_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+		-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	@cmake --build $(BUILD)-tsan -j $(JOBS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R '$(TSAN_TESTS)'
+
 # Short libFuzzer runs of every fuzz target (clang).
 fuzz: deps
 	@CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_BUILD_FUZZERS=ON >/dev/null
@@ -75,4 +85,4 @@ perf-check: deps
 	@scripts/perf-check --build-dir $(BUILD)-perfcheck
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD)-abi $(BUILD)-cov $(BUILD)-perfcheck
+	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz $(BUILD)-abi $(BUILD)-cov $(BUILD)-perfcheck $(BUILD)-tsan
