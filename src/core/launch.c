@@ -26,13 +26,21 @@ static size_t launch_min(size_t a, size_t b)
     return a < b ? a : b;
 }
 
-static void launch_choose_local(const kiln_device *dev, const kiln_range *r, size_t local[3])
+/* The largest work-group k may run with on dev: the device's limit, lowered
+ * by the kernel's own where registers or local memory make it smaller. */
+static size_t launch_max_group(const kiln_device *dev, const kiln_kernel *k)
 {
     size_t max = dev->info.max_work_group_size ? dev->info.max_work_group_size : 1;
+    uint32_t (*per_function)(port_function *) = dev->ops->compile->function_max_group;
+    uint32_t limit = per_function ? per_function(k->function) : 0;
+    return limit && limit < max ? limit : max;
+}
+
+static void launch_choose_local(size_t max, const kiln_range *r, size_t local[3], int is_cpu)
+{
     local[0] = local[1] = local[2] = 1;
     if (r->dims == 1) {
-        size_t pick = dev->info.backend == KILN_BACKEND_CPU ? LAUNCH_DEFAULT_LOCAL_CPU
-                                                            : LAUNCH_DEFAULT_LOCAL_GPU;
+        size_t pick = is_cpu ? LAUNCH_DEFAULT_LOCAL_CPU : LAUNCH_DEFAULT_LOCAL_GPU;
         local[0] = launch_min(launch_min(pick, max), r->global[0]);
     } else if (r->dims == 2) {
         local[0] = launch_min(LAUNCH_DEFAULT_LOCAL_2D, r->global[0]);
@@ -42,14 +50,20 @@ static void launch_choose_local(const kiln_device *dev, const kiln_range *r, siz
         local[1] = launch_min(LAUNCH_DEFAULT_LOCAL_3D_XY, r->global[1]);
         local[2] = launch_min(LAUNCH_DEFAULT_LOCAL_3D_Z, r->global[2]);
     }
+    /* Halve the largest dimension until the group fits (max >= 1, so this
+     * ends at 1 x 1 x 1 at the latest). */
     while (local[0] * local[1] * local[2] > max) {
         int d = local[0] >= local[1] ? 0 : 1;
+        if (local[2] > local[d])
+            d = 2;
         local[d] = (local[d] + 1) / 2;
     }
 }
 
-static kiln_status launch_shape(const kiln_device *dev, const kiln_range *r, port_launch *out)
+static kiln_status launch_shape(const kiln_device *dev, const kiln_kernel *k, const kiln_range *r,
+                                port_launch *out)
 {
+    size_t max = launch_max_group(dev, k);
     if (r->dims < 1 || r->dims > 3)
         return util_fail(KILN_ERR_INVALID_RANGE, "range has %u dimensions; 1 to 3 are allowed", r->dims);
     size_t local[3] = { 1, 1, 1 };
@@ -62,16 +76,17 @@ static kiln_status launch_shape(const kiln_device *dev, const kiln_range *r, por
                              "local size of dimension %u is zero while another is set", d);
     }
     if (chosen)
-        launch_choose_local(dev, r, local);
+        launch_choose_local(max, r, local, dev->info.backend == KILN_BACKEND_CPU);
     else
         for (uint32_t d = 0; d < r->dims; d++)
             local[d] = r->local[d];
     size_t items = local[0] * local[1] * local[2];
-    if (local[0] > dev->info.max_work_group_size || local[1] > dev->info.max_work_group_size ||
-        local[2] > dev->info.max_work_group_size || items > dev->info.max_work_group_size)
+    if (local[0] > max || local[1] > max || local[2] > max || items > max)
         return util_fail(KILN_ERR_INVALID_RANGE,
-                         "work-group of %zu x %zu x %zu items exceeds the device's limit of %u",
-                         local[0], local[1], local[2], dev->info.max_work_group_size);
+                         "work-group of %zu x %zu x %zu items exceeds the limit of %zu for kernel "
+                         "'%s' on this device (device limit %u)",
+                         local[0], local[1], local[2], max, k->signature->name,
+                         dev->info.max_work_group_size);
     out->dims = r->dims;
     for (uint32_t d = 0; d < 3; d++) {
         size_t global = d < r->dims ? r->global[d] : 1;
@@ -128,7 +143,7 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
     if (st != KILN_OK)
         return st;
     port_launch shape;
-    if ((st = launch_shape(q->dev, range, &shape)) != KILN_OK)
+    if ((st = launch_shape(q->dev, k, range, &shape)) != KILN_OK)
         return st;
     port_arg stack_args[LAUNCH_STACK_ARGS];
     port_arg *converted = stack_args;

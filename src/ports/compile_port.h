@@ -25,6 +25,10 @@ typedef struct port_compile {
     void (*module_release)(port_module *m);
     /* Looks up an entry point; the function lives as long as its module. */
     kiln_status (*get_function)(port_module *m, const char *entry, port_function **out);
+    /* The largest work-group this function can be launched with (registers
+     * and local memory can make it smaller than the device's limit); 0 when
+     * the backend has no per-function limit. Optional: NULL = none. */
+    uint32_t (*function_max_group)(port_function *f);
     /* Writes what identifies the compiled code for dev into buf: architecture,
      * driver and compiler version. Part of the kernel cache key. */
     kiln_status (*cache_identity)(port_device *dev, char *buf, size_t size);

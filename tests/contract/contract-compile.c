@@ -19,6 +19,26 @@ static void translated_kernel_compiles_and_runs(void **state)
     contract_release(&p);
 }
 
+/* A per-function work-group limit, where the adapter has one, is within the
+ * device's and a launch of exactly that many items runs. */
+static void function_group_limit_is_within_the_device_and_runs(void **state)
+{
+    if (!contract.ops->compile->function_max_group)
+        skip();
+    contract_seed();
+    contract_program p;
+    contract_build(contract_ids_source, &p);
+    port_function *f = contract_function(&p, "ids");
+    uint32_t limit = contract.ops->compile->function_max_group(f);
+    printf("# function limit %u, device limit %u\n", limit, contract.info.max_work_group_size);
+    assert_true(limit <= contract.info.max_work_group_size);
+    if (limit > 0) {
+        size_t groups[3] = {3, 1, 1}, local[3] = {limit, 1, 1};
+        contract_check_ids(f, contract.stream, 1, groups, local);
+    }
+    contract_release(&p);
+}
+
 static void native_compile_error_returns_compile_status_and_log(void **state)
 {
     port_compile_input in = {.source = contract_broken_source,
@@ -81,6 +101,7 @@ int main(int argc, char **argv)
     contract_open_or_skip(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(translated_kernel_compiles_and_runs),
+        cmocka_unit_test(function_group_limit_is_within_the_device_and_runs),
         cmocka_unit_test(native_compile_error_returns_compile_status_and_log),
         cmocka_unit_test(module_binary_loads_back_into_a_runnable_function),
         cmocka_unit_test(missing_entry_point_is_not_found),

@@ -90,6 +90,7 @@ int cuda_api_load_driver(cuda_driver_api *api, char *reason, size_t reason_size)
         CUDA_SYM(api, ModuleLoadDataEx, "cuModuleLoadDataEx"),
         CUDA_SYM(api, ModuleUnload, "cuModuleUnload"),
         CUDA_SYM(api, ModuleGetFunction, "cuModuleGetFunction"),
+        CUDA_SYM(api, FuncGetAttribute, "cuFuncGetAttribute"),
         CUDA_SYM(api, LaunchKernel, "cuLaunchKernel"),
         CUDA_SYM(api, StreamCreateWithPriority, "cuStreamCreateWithPriority"),
         CUDA_SYM(api, StreamDestroy, "cuStreamDestroy_v2"),

@@ -55,6 +55,8 @@ typedef int nvrtcResult;
 
 /* Device attributes (cuda.h, enum CUdevice_attribute_enum). */
 #define CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK 1
+/* CUfunction_attribute: threads per block this kernel can launch with. */
+#define CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK 0
 #define CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X 2
 #define CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y 3
 #define CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z 4
@@ -113,6 +115,7 @@ typedef struct cuda_driver_api {
                                  CUjit_option *options, void **values);
     CUresult (*ModuleUnload)(CUmodule module);
     CUresult (*ModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
+    CUresult (*FuncGetAttribute)(int *value, int attribute, CUfunction function);
     CUresult (*LaunchKernel)(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned grid_z,
                              unsigned block_x, unsigned block_y, unsigned block_z,
                              unsigned shared_bytes, CUstream s, void **params, void **extra);

@@ -159,6 +159,11 @@ static kiln_status cuda_cache_identity(port_device *dev, char *buf, size_t size)
     return KILN_OK;
 }
 
+static uint32_t cuda_function_max_group(port_function *f)
+{
+    return f->max_threads;
+}
+
 const port_compile cuda_compile_ops = {
     .compile = cuda_compile,
     .module_binary = cuda_module_binary,
@@ -166,4 +171,5 @@ const port_compile cuda_compile_ops = {
     .module_release = cuda_module_release,
     .get_function = cuda_module_get_function,
     .cache_identity = cuda_cache_identity,
+    .function_max_group = cuda_function_max_group,
 };

@@ -78,6 +78,7 @@ struct port_module {
 struct port_function {
     port_module *module;
     CUfunction function;
+    uint32_t max_threads; /* CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK */
     port_function *next;
     char name[]; /* the entry symbol */
 };

@@ -121,20 +121,25 @@ kiln_status cuda_module_get_function(port_module *m, const char *entry, port_fun
     if (!f) {
         size_t name_size = strlen(entry) + 1;
         CUfunction function = NULL;
+        int max_threads = 0;
         st = cuda_enter(m->dev, m->generation, "module");
         if (st == KILN_OK) {
             CUresult r = cuda_driver.ModuleGetFunction(&function, m->module, entry);
+            if (r == CUDA_SUCCESS)
+                r = cuda_driver.FuncGetAttribute(&max_threads,
+                                                 CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, function);
             cuda_leave(m->dev);
             if (r == CUDA_ERROR_NOT_FOUND)
                 st = util_fail(KILN_ERR_NOT_FOUND, "cuda: the module has no kernel '%s'", entry);
             else
-                st = cuda_check(m->dev, r, "cuModuleGetFunction");
+                st = cuda_check(m->dev, r, "cuModuleGetFunction / cuFuncGetAttribute");
         }
         if (st == KILN_OK && !(f = malloc(sizeof *f + name_size)))
             st = util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "cuda: no memory for a function");
         if (st == KILN_OK) {
             f->module = m;
             f->function = function;
+            f->max_threads = max_threads > 0 ? (uint32_t)max_threads : 0;
             memcpy(f->name, entry, name_size);
             f->next = m->functions;
             m->functions = f;

@@ -252,6 +252,11 @@ static kiln_status opencl_cache_identity(port_device *dev, char *buf, size_t siz
     return KILN_OK;
 }
 
+static uint32_t opencl_function_max_group(port_function *f)
+{
+    return f->work_group_limit > UINT32_MAX ? UINT32_MAX : (uint32_t)f->work_group_limit;
+}
+
 const port_compile opencl_compile_ops = {
     .compile = opencl_compile,
     .module_binary = opencl_module_binary,
@@ -259,4 +264,5 @@ const port_compile opencl_compile_ops = {
     .module_release = opencl_module_release,
     .get_function = opencl_get_function,
     .cache_identity = opencl_cache_identity,
+    .function_max_group = opencl_function_max_group,
 };
