@@ -13,6 +13,8 @@
 #include "registry.h"
 
 #define CONTEXT_PATH_MAX 4096
+/* Longer than any backend's name ("opencl"); a longer word is unknown. */
+#define CONTEXT_BACKEND_NAME_MAX 32
 
 static void context_cache_warn(void *user, const char *message)
 {
@@ -38,22 +40,21 @@ static void context_cache_dir(const kiln_context_options *opts, char *dir, size_
  * unknown names are an error naming them. */
 static kiln_status context_parse_backends(const char *list, uint32_t *mask)
 {
-    size_t count;
-    const port_backend_ops *const *all = registry_all(&count);
     *mask = 0;
-    const char *p = list;
+    const char *p = list + strspn(list, ", ");
     while (*p) {
+        char name[CONTEXT_BACKEND_NAME_MAX];
         size_t n = strcspn(p, ", ");
-        int known = 0;
-        for (size_t i = 0; n && i < count; i++) {
-            if (strlen(all[i]->name) == n && strncmp(all[i]->name, p, n) == 0) {
-                *mask |= KILN_BACKEND_BIT(all[i]->backend);
-                known = 1;
-            }
+        const port_backend_ops *ops = NULL;
+        if (n < sizeof name) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            ops = registry_find(name);
         }
-        if (n && !known)
+        if (!ops)
             return util_fail(KILN_ERR_INVALID_ARG, "KILN_BACKENDS names an unknown backend '%.*s'",
                              (int)n, p);
+        *mask |= KILN_BACKEND_BIT(ops->backend);
         p += n;
         p += strspn(p, ", ");
     }

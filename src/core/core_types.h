@@ -89,6 +89,10 @@ struct kiln_kernel {
     core_module *module; /* reference held: a kernel outlives its program */
     const lang_kernel *signature;
     port_function *function;
+    /* The largest work-group it may run with on dev: the device's limit,
+     * lowered by the function's own (registers, local memory). Asked once
+     * here rather than on every launch. */
+    size_t max_group;
 };
 
 struct kiln_event {

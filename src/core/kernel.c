@@ -5,6 +5,14 @@
 #include "../util/fail.h"
 #include "handles.h"
 
+static size_t kernel_max_group(const kiln_device *dev, port_function *f)
+{
+    size_t max = dev->info.max_work_group_size ? dev->info.max_work_group_size : 1;
+    uint32_t (*per_function)(port_function *) = dev->ops->compile->function_max_group;
+    uint32_t limit = per_function ? per_function(f) : 0;
+    return limit && limit < max ? limit : max;
+}
+
 KILN_API kiln_status kiln_kernel_get(kiln_program *prog, const char *name, kiln_kernel **out)
 {
     CORE_CHECK(prog, CORE_MAGIC_PROGRAM, "program");
@@ -26,6 +34,7 @@ KILN_API kiln_status kiln_kernel_get(kiln_program *prog, const char *name, kiln_
         k->module = m;
         k->signature = sig;
         k->function = m->functions[i];
+        k->max_group = kernel_max_group(prog->dev, k->function);
         k->magic = CORE_MAGIC_KERNEL;
         *out = k;
         return KILN_OK;

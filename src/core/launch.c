@@ -26,16 +26,6 @@ static size_t launch_min(size_t a, size_t b)
     return a < b ? a : b;
 }
 
-/* The largest work-group k may run with on dev: the device's limit, lowered
- * by the kernel's own where registers or local memory make it smaller. */
-static size_t launch_max_group(const kiln_device *dev, const kiln_kernel *k)
-{
-    size_t max = dev->info.max_work_group_size ? dev->info.max_work_group_size : 1;
-    uint32_t (*per_function)(port_function *) = dev->ops->compile->function_max_group;
-    uint32_t limit = per_function ? per_function(k->function) : 0;
-    return limit && limit < max ? limit : max;
-}
-
 static void launch_choose_local(size_t max, const kiln_range *r, size_t local[3], int is_cpu)
 {
     local[0] = local[1] = local[2] = 1;
@@ -63,7 +53,7 @@ static void launch_choose_local(size_t max, const kiln_range *r, size_t local[3]
 static kiln_status launch_shape(const kiln_device *dev, const kiln_kernel *k, const kiln_range *r,
                                 port_launch *out)
 {
-    size_t max = launch_max_group(dev, k);
+    size_t max = k->max_group;
     if (r->dims < 1 || r->dims > 3)
         return util_fail(KILN_ERR_INVALID_RANGE, "range has %u dimensions; 1 to 3 are allowed", r->dims);
     size_t local[3] = { 1, 1, 1 };

@@ -169,54 +169,50 @@ static kiln_status timed_build(kiln_device *dev, kiln_build_origin origin, doubl
     return KILN_OK;
 }
 
-/* First builds: each into a fresh cache directory, so the compiler runs. */
-static void first_builds(const bench_overhead_env *env, bench_row *row)
+/* reps builds of saxpy, each in a new context, timed into times and checked
+ * to come from origin; the median goes to row. The cache directory is
+ * first-i (fresh_dir: empty, so the compiler runs) or first-0 (filled by
+ * the first builds). */
+static void builds_in_new_contexts(const bench_overhead_env *env, bench_row *row, double *times,
+                                   unsigned reps, kiln_build_origin origin, bool fresh_dir)
 {
-    double times[FIRST_BUILD_REPS];
     row->ok = true;
-    for (unsigned i = 0; row->ok && i < FIRST_BUILD_REPS; i++) {
+    for (unsigned i = 0; row->ok && i < reps; i++) {
         char dir[512];
-        snprintf(dir, sizeof dir, "%s/first-%u", env->cache_root, i);
+        snprintf(dir, sizeof dir, "%s/first-%u", env->cache_root, fresh_dir ? i : 0u);
         kiln_context *ctx = NULL;
         kiln_device *dev = NULL;
         kiln_status st = open_context(dir, env->selector, &ctx, &dev);
         if (st != KILN_OK)
             row_fail_status(row, "context", st);
         else
-            row->ok = timed_build(dev, KILN_BUILD_COMPILED, &times[i], row) == KILN_OK;
+            row->ok = timed_build(dev, origin, &times[i], row) == KILN_OK;
         kiln_context_destroy(ctx);
     }
-    if (row->ok) {
-        row->kiln_ns = work_median(times, FIRST_BUILD_REPS);
+    if (row->ok)
+        row->kiln_ns = work_median(times, reps);
+}
+
+/* First builds: each into a fresh cache directory, so the compiler runs. */
+static void first_builds(const bench_overhead_env *env, bench_row *row)
+{
+    double times[FIRST_BUILD_REPS];
+    builds_in_new_contexts(env, row, times, FIRST_BUILD_REPS, KILN_BUILD_COMPILED, true);
+    if (row->ok)
         snprintf(row->detail, sizeof row->detail,
                  "kiln_program_build of saxpy.kc into an empty cache directory, "
                  "origin COMPILED; median of %d", FIRST_BUILD_REPS);
-    }
 }
 
 /* Disk-cache builds: a new context on the directory of the first build. */
 static void disk_builds(const bench_overhead_env *env, bench_row *row)
 {
     static double times[DISK_CACHE_REPS];
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/first-0", env->cache_root);
-    row->ok = true;
-    for (unsigned i = 0; row->ok && i < DISK_CACHE_REPS; i++) {
-        kiln_context *ctx = NULL;
-        kiln_device *dev = NULL;
-        kiln_status st = open_context(dir, env->selector, &ctx, &dev);
-        if (st != KILN_OK)
-            row_fail_status(row, "context", st);
-        else
-            row->ok = timed_build(dev, KILN_BUILD_DISK_CACHE, &times[i], row) == KILN_OK;
-        kiln_context_destroy(ctx);
-    }
-    if (row->ok) {
-        row->kiln_ns = work_median(times, DISK_CACHE_REPS);
+    builds_in_new_contexts(env, row, times, DISK_CACHE_REPS, KILN_BUILD_DISK_CACHE, false);
+    if (row->ok)
         snprintf(row->detail, sizeof row->detail,
                  "the same build in a new context on the same cache directory, origin "
                  "DISK_CACHE; median of %d", DISK_CACHE_REPS);
-    }
 }
 
 /* Memory-cache builds: the same context again and again. */

@@ -37,6 +37,13 @@ typedef struct cli_defines {
 bool cli_defines_add(cli_defines *defs, const char *definition);
 void cli_defines_free(cli_defines *defs);
 
+/* Reads the .kc file at path and translates it for target with defs (what
+ * `kiln check` and `kiln translate` share). On success *text holds the
+ * emitted source (kiln_free it) and returns true; otherwise prints the
+ * diagnostics or the failure to stderr and returns false. */
+bool cli_translate_file(const char *path, const cli_defines *defs, kiln_backend target,
+                        char **text);
+
 /* Prints "kiln: what: STATUS_NAME" and the detail of kiln_last_error(). */
 void cli_report_status(const char *what, kiln_status status);
 

@@ -123,3 +123,22 @@ uint64_t cli_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+bool cli_translate_file(const char *path, const cli_defines *defs, kiln_backend target,
+                        char **text)
+{
+    char *source = NULL;
+    *text = NULL;
+    if (!cli_read_file(path, &source))
+        return false;
+    kiln_build_options opts = {
+        .size = sizeof opts, .defines = defs->text, .source_name = path,
+    };
+    kiln_status st = kiln_translate(source, &opts, target, text);
+    free(source);
+    if (st == KILN_ERR_COMPILE)
+        fputs(kiln_last_error(), stderr);
+    else if (st != KILN_OK)
+        cli_report_status(path, st);
+    return st == KILN_OK;
+}

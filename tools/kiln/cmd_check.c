@@ -47,28 +47,11 @@ int cmd_check(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *path = argv[optind];
-    char *source = NULL;
-    if (!cli_read_file(path, &source)) {
-        cli_defines_free(&defs);
-        return CLI_EXIT_FAILURE;
-    }
-    kiln_build_options opts = {
-        .size = sizeof opts, .defines = defs.text, .source_name = path,
-    };
     char *text = NULL;
-    kiln_status st = kiln_translate(source, &opts, KILN_BACKEND_CPU, &text);
-    int rc = CLI_EXIT_OK;
-    if (st == KILN_ERR_COMPILE) {
-        fputs(kiln_last_error(), stderr);
-        rc = CLI_EXIT_FAILURE;
-    } else if (st != KILN_OK) {
-        cli_report_status(path, st);
-        rc = CLI_EXIT_FAILURE;
-    } else if (!quiet) {
+    bool ok = cli_translate_file(path, &defs, KILN_BACKEND_CPU, &text);
+    if (ok && !quiet)
         printf("%s: ok\n", path);
-    }
     kiln_free(text);
-    free(source);
     cli_defines_free(&defs);
-    return rc;
+    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
