@@ -54,9 +54,10 @@ typedef enum kiln_status {
     KILN_ERR_DEVICE = -403,              /* any other device error */
 
     /* -500..-599: governance refused the operation. */
-    KILN_ERR_DENIED = -500,
-    KILN_ERR_QUOTA = -501,
-    KILN_ERR_AUDIT = -502,
+    KILN_ERR_DENIED = -500, /* the policy denies it; the detail names the rule */
+    KILN_ERR_QUOTA = -501,  /* a quota would be exceeded; the detail names it */
+    KILN_ERR_AUDIT = -502,  /* the audit log could not record it */
+    KILN_ERR_POLICY = -503, /* a policy file is malformed or unreadable */
 
     /* -900..-999: kiln itself is at fault. */
     KILN_ERR_INTERNAL = -900,

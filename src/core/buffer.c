@@ -33,7 +33,7 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
         pipeline_release(&req, &res);
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a buffer handle");
     }
-    st = dev->ops->memory->alloc(dev->port, bytes, &buf->mem);
+    st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
     pipeline_record(&req, st);
     if (st != KILN_OK) {
         pipeline_release(&req, &res);

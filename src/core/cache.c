@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/fail.h"
+
 /* Disk entry layout: header, then payload. The checksum covers the payload
  * and the key, so an entry renamed to another key is also caught. */
 #define CACHE_MAGIC "KILNCACH"
@@ -75,7 +77,7 @@ kiln_status cache_create(const char *dir, int use_memory, core_cache_warn_fn war
 {
     core_cache *c = calloc(1, sizeof *c);
     if (!c)
-        return KILN_ERR_OUT_OF_HOST_MEMORY;
+        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for the kernel cache");
     c->use_memory = use_memory;
     pthread_mutex_init(&c->lock, NULL);
     if (dir && dir[0]) {
@@ -83,9 +85,11 @@ kiln_status cache_create(const char *dir, int use_memory, core_cache_warn_fn war
             c->dir = strdup(dir);
         } else if (warn) {
             char msg[CACHE_PATH_MAX + 128];
+            /* The directory is cut to the path limit so that the reason
+             * always fits the message. */
             snprintf(msg, sizeof msg,
-                     "kernel cache directory '%s' is not writable (%s); caching in memory only",
-                     dir, strerror(errno));
+                     "kernel cache directory '%.*s' is not writable (%s); caching in memory only",
+                     CACHE_PATH_MAX, dir, strerror(errno));
             warn(warn_user, msg);
         }
     }
@@ -219,9 +223,11 @@ kiln_status cache_disk_read(core_cache *c, const unsigned char key[CORE_CACHE_KE
     cache_header h;
     void *data = NULL;
     unsigned char sum[CORE_CACHE_KEY_BYTES];
+    /* The checksum covers neither the header nor reserved (written as 0):
+     * every header field must be exactly what cache_disk_write writes. */
     int ok = cache_read_all(fd, &h, sizeof h) == 0 && memcmp(h.magic, CACHE_MAGIC, 8) == 0 &&
-             h.format_version == CACHE_FORMAT_VERSION && h.payload_size > 0 &&
-             h.payload_size <= CACHE_MAX_PAYLOAD;
+             h.format_version == CACHE_FORMAT_VERSION && h.reserved == 0 &&
+             h.payload_size > 0 && h.payload_size <= CACHE_MAX_PAYLOAD;
     if (ok) {
         data = malloc(h.payload_size);
         ok = data && cache_read_all(fd, data, h.payload_size) == 0;

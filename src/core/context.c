@@ -61,7 +61,10 @@ static kiln_status context_parse_backends(const char *list, uint32_t *mask)
     return KILN_OK;
 }
 
-static void context_open_backends(kiln_context *ctx, uint32_t wanted)
+/* A backend that is absent is recorded and skipped; running out of host
+ * memory is not absence (the CPU backend must always be there), so it fails
+ * the whole context. */
+static kiln_status context_open_backends(kiln_context *ctx, uint32_t wanted)
 {
     size_t count;
     const port_backend_ops *const *all = registry_all(&count);
@@ -71,11 +74,16 @@ static void context_open_backends(kiln_context *ctx, uint32_t wanted)
         core_backend *b = &ctx->backends[ctx->backend_count++];
         b->ops = all[i];
         b->open_status = all[i]->open(&b->port, b->reason, sizeof b->reason);
+        if (b->open_status == KILN_ERR_OUT_OF_HOST_MEMORY) {
+            b->port = NULL;
+            return util_fail(b->open_status, "backend %s: %s", all[i]->name, b->reason);
+        }
         if (b->open_status != KILN_OK) {
             b->port = NULL;
             core_log(ctx, KILN_LOG_INFO, "backend %s unavailable: %s", all[i]->name, b->reason);
         }
     }
+    return KILN_OK;
 }
 
 static kiln_status context_open_devices(kiln_context *ctx)
@@ -97,6 +105,8 @@ static kiln_status context_open_devices(kiln_context *ctx)
             kiln_status st = core_device_open(ctx, b, d, &dev);
             if (st == KILN_OK)
                 ctx->devices[ctx->device_count++] = dev;
+            else if (st == KILN_ERR_OUT_OF_HOST_MEMORY)
+                return st; /* not a broken device: fail the context (detail kept) */
             else
                 core_log(ctx, KILN_LOG_WARNING, "%s device %u failed to open: %s",
                          b->ops->name, d, util_last_error());
@@ -137,10 +147,10 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
     int use_disk = use_memory && !(ctx->flags & KILN_CONTEXT_NO_DISK_CACHE);
     kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
                                   &ctx->cache);
-    if (st == KILN_OK) {
-        context_open_backends(ctx, wanted);
+    if (st == KILN_OK)
+        st = context_open_backends(ctx, wanted);
+    if (st == KILN_OK)
         st = context_open_devices(ctx);
-    }
     if (st != KILN_OK) {
         kiln_context_destroy(ctx);
         return st;

@@ -41,8 +41,6 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
 
 void core_device_close(kiln_device *dev)
 {
-    if (!dev)
-        return;
     dev->ops->device_close(dev->port);
     dev->magic = CORE_MAGIC_RELEASED;
     free(dev);
@@ -67,11 +65,17 @@ kiln_status core_device_note(kiln_device *dev, kiln_status st)
 {
     if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
         return st;
-    /* Keep the adapter's detail (which kernel, which CUDA error) intact. */
+    /* The caller must see the adapter's detail (which kernel, which CUDA
+     * error), not the probe's: a failing probe would overwrite it. */
+    char *fault_detail = strdup(util_last_error());
     kiln_health now = KILN_HEALTH_LOST;
     if (dev->ops->execution->health(dev->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
         now = KILN_HEALTH_DEGRADED; /* it faulted: not healthy until a probe passes */
     atomic_store(&dev->health, (int)now);
+    if (fault_detail) {
+        util_fail_text(st, fault_detail);
+        free(fault_detail);
+    }
     return st;
 }
 
@@ -174,8 +178,13 @@ KILN_API kiln_status kiln_device_find(kiln_context *ctx, const char *selector, k
         return util_fail(KILN_ERR_INVALID_ARG, "empty device selector");
     char *end = NULL;
     unsigned long index = strtoul(selector, &end, 10);
-    if (selector[0] >= '0' && selector[0] <= '9' && *end == '\0')
+    if (selector[0] >= '0' && selector[0] <= '9' && *end == '\0') {
+        /* Not cast down: 4294967296 must not select device 0. */
+        if (index > UINT32_MAX)
+            return util_fail(KILN_ERR_INVALID_DEVICE, "device index %s out of range (%u devices)",
+                             selector, ctx->device_count);
         return kiln_device_get(ctx, (uint32_t)index, out);
+    }
     const char *colon = strchr(selector, ':');
     size_t name_len = colon ? (size_t)(colon - selector) : strlen(selector);
     kiln_backend backend = device_backend_named(selector, name_len);
@@ -186,7 +195,8 @@ KILN_API kiln_status kiln_device_find(kiln_context *ctx, const char *selector, k
     unsigned long wanted = 0;
     if (colon) {
         wanted = strtoul(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0')
+        /* Digits only: strtoul alone would take " 1", "+1" and "-1". */
+        if (colon[1] < '0' || colon[1] > '9' || *end != '\0')
             return util_fail(KILN_ERR_INVALID_DEVICE, "bad device number in selector '%s'", selector);
     }
     for (uint32_t i = 0; i < ctx->device_count; i++) {

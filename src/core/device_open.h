@@ -5,6 +5,7 @@
 #include "core_types.h"
 
 kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index, kiln_device **out);
+/* dev must be an open device (the context closes only those it opened). */
 void core_device_close(kiln_device *dev);
 
 /* KILN_OK if the device may take work; KILN_ERR_DEVICE_LOST otherwise.

@@ -15,7 +15,8 @@ KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
     if (!ev)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for an event");
     pthread_mutex_lock(&q->lock);
-    kiln_status st = q->dev->ops->execution->event_record(q->stream, &ev->begin);
+    kiln_device *dev = q->dev;
+    kiln_status st = core_device_note(dev, dev->ops->execution->event_record(q->stream, &ev->begin));
     pthread_mutex_unlock(&q->lock);
     if (st != KILN_OK) {
         free(ev);
@@ -42,7 +43,8 @@ KILN_API kiln_status kiln_event_elapsed_ns(kiln_event *start, kiln_event *end, u
     CORE_CHECK_OUT(ns, "ns");
     if (start->queue->dev != end->queue->dev)
         return util_fail(KILN_ERR_INVALID_ARG, "events of different devices cannot be compared");
-    return start->queue->dev->ops->execution->event_elapsed_ns(start->begin, end->end, ns);
+    kiln_device *dev = start->queue->dev;
+    return core_device_note(dev, dev->ops->execution->event_elapsed_ns(start->begin, end->end, ns));
 }
 
 KILN_API void kiln_event_release(kiln_event *ev)

@@ -89,7 +89,7 @@ static kiln_status program_compile(kiln_device *dev, core_cache *cache, const ch
                               .source_length = lang_unit_source_length(m->unit),
                               .source_name = name };
     port_log log = { 0 };
-    kiln_status st = compile->compile(dev->port, &in, &m->module, &log);
+    kiln_status st = core_device_note(dev, compile->compile(dev->port, &in, &m->module, &log));
     if (st != KILN_OK) {
         if (log.text)
             util_fail(st, "%s: the %s compiler rejected the translated kernel:\n%.900s", name,
@@ -143,6 +143,8 @@ static kiln_status program_resolve_functions(kiln_device *dev, core_module *m)
     for (uint32_t i = 0; i < n; i++) {
         const lang_kernel *k = lang_unit_kernel(m->unit, i);
         kiln_status st = dev->ops->compile->get_function(m->module, k->entry_symbol, &m->functions[i]);
+        if (st == KILN_ERR_OUT_OF_HOST_MEMORY)
+            return st; /* the adapter's detail says what ran out */
         if (st != KILN_OK)
             return util_fail(KILN_ERR_INTERNAL, "compiled module lacks entry '%s' of kernel '%s'",
                              k->entry_symbol, k->name);

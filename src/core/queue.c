@@ -19,7 +19,8 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
     kiln_queue *q = calloc(1, sizeof *q);
     if (!q)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a queue");
-    st = dev->ops->execution->stream_create(dev->port, (int)priority, &q->stream);
+    st = core_device_note(dev,
+                          dev->ops->execution->stream_create(dev->port, (int)priority, &q->stream));
     if (st != KILN_OK) {
         free(q);
         return st;

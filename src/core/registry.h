@@ -1,5 +1,7 @@
 /* The adapters compiled into libkiln, in order of preference for the
- * default device (CUDA, then OpenCL, then the CPU). */
+ * default device (CUDA, then OpenCL, then the CPU), and last the fault
+ * adapter wrapping the CPU (present only when KILN_FAULT is set or a test
+ * installed a fault plan). */
 #ifndef KILN_CORE_REGISTRY_H
 #define KILN_CORE_REGISTRY_H
 

@@ -38,6 +38,7 @@ static const status_entry status_table[] = {
     { KILN_ERR_DENIED, "KILN_ERR_DENIED", "the policy denied the operation" },
     { KILN_ERR_QUOTA, "KILN_ERR_QUOTA", "a quota would be exceeded" },
     { KILN_ERR_AUDIT, "KILN_ERR_AUDIT", "the audit log could not be written" },
+    { KILN_ERR_POLICY, "KILN_ERR_POLICY", "the policy file is malformed or unreadable" },
     { KILN_ERR_INTERNAL, "KILN_ERR_INTERNAL", "internal error in kiln" },
     { KILN_ERR_NOT_IMPLEMENTED, "KILN_ERR_NOT_IMPLEMENTED", "not implemented in this version" },
 };

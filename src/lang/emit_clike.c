@@ -221,8 +221,3 @@ void lang_clike_math(lang_emitter *em, const lang_expr *call, int native_rsqrt)
     }
     lang_emit_puts(em, ")");
 }
-
-int lang_is_math_builtin(lang_builtin b)
-{
-    return lang_clike_math_name(b) != NULL;
-}

@@ -13,6 +13,5 @@ void lang_clike_minmax(lang_emitter *em, const lang_expr *call);
 /* sqrt, exp, ... with an f suffix for float; rsqrt as 1/sqrt unless native. */
 void lang_clike_math(lang_emitter *em, const lang_expr *call, int native_rsqrt);
 const char *lang_clike_math_name(lang_builtin b);
-int lang_is_math_builtin(lang_builtin b);
 
 #endif

@@ -189,8 +189,7 @@ static int compound_op(int op)
     case LANG_P_ADD_ASSIGN: return '+';
     case LANG_P_SUB_ASSIGN: return '-';
     case LANG_P_MUL_ASSIGN: return '*';
-    case LANG_P_DIV_ASSIGN: return '/';
-    default: return 0;
+    default: return '/'; /* sema allows only + - * / on vectors */
     }
 }
 

@@ -44,27 +44,46 @@ static void cl_unit_header(lang_emitter *em)
                                "#pragma OPENCL EXTENSION cl_khr_subgroup_shuffle : enable\n");
 }
 
+/* A dimension the language fixes (0..2) calls the OpenCL builtin. Any
+ * other goes through a helper that answers as the C and CUDA emitters do
+ * (ids 0, sizes 1) for a dimension past 2: OpenCL implementations differ
+ * there (PoCL returns 0 for get_local_size(3)). */
 static void cl_index_query(lang_emitter *em, const lang_expr *call)
 {
-    const char *fn;
+    const char *fn, *other = "1u";
     switch (call->builtin) {
-    case LANG_B_GLOBAL_ID: fn = "get_global_id"; break;
-    case LANG_B_LOCAL_ID: fn = "get_local_id"; break;
-    case LANG_B_GROUP_ID: fn = "get_group_id"; break;
+    case LANG_B_GLOBAL_ID: fn = "get_global_id"; other = "0u"; break;
+    case LANG_B_LOCAL_ID: fn = "get_local_id"; other = "0u"; break;
+    case LANG_B_GROUP_ID: fn = "get_group_id"; other = "0u"; break;
     case LANG_B_LOCAL_SIZE: fn = "get_local_size"; break;
     case LANG_B_NUM_GROUPS: fn = "get_num_groups"; break;
-    default:
-        /* Kiln's global size is num_groups * local_size on every backend. */
-        lang_emit_puts(em, "((uint)(get_num_groups((uint)(");
-        lang_emit_expr(em, call->args[0]);
-        lang_emit_puts(em, ")) * get_local_size((uint)(");
-        lang_emit_expr(em, call->args[0]);
-        lang_emit_puts(em, "))))");
+    default: fn = "get_global_size"; break;
+    }
+    /* Kiln's global size is num_groups * local_size on every backend. */
+    int global_size = call->builtin == LANG_B_GLOBAL_SIZE;
+    const lang_expr *d = call->args[0];
+    if (d->is_const_value && d->const_value >= 0 && d->const_value <= 2) {
+        if (global_size)
+            lang_emit_printf(em, "((uint)(get_num_groups(%d) * get_local_size(%d)))",
+                             (int)d->const_value, (int)d->const_value);
+        else
+            lang_emit_printf(em, "((uint)%s(%d))", fn, (int)d->const_value);
         return;
     }
-    lang_emit_printf(em, "((uint)%s((uint)(", fn);
-    lang_emit_expr(em, call->args[0]);
-    lang_emit_puts(em, ")))");
+    char key[48];
+    snprintf(key, sizeof key, "index_%s", fn);
+    if (lang_emit_first(em, key)) {
+        if (global_size)
+            lang_prelude_printf(em, "static inline uint kiln_%s(uint d) {\n"
+                                    "    return d < 3u ? (uint)(get_num_groups(d) * "
+                                    "get_local_size(d)) : %s;\n}\n", fn, other);
+        else
+            lang_prelude_printf(em, "static inline uint kiln_%s(uint d) {\n"
+                                    "    return d < 3u ? (uint)%s(d) : %s;\n}\n", fn, fn, other);
+    }
+    lang_emit_printf(em, "kiln_%s((uint)(", fn);
+    lang_emit_expr(em, d);
+    lang_emit_puts(em, "))");
 }
 
 static void cl_float_atomic(lang_emitter *em, const lang_expr *call, const lang_type *ptr)

@@ -586,8 +586,6 @@ static void skip_declaration(lang_parser *ps, lang_token *start)
         }
         t = t->next;
     }
-    if (t == start && t->kind != LANG_TK_EOF)
-        t = t->next;
     ps->tok = t;
 }
 

@@ -35,18 +35,18 @@ static lang_expr *with_children(lang_parser *ps, lang_expr *e)
 
 static lang_expr *parse_cast(lang_parser *ps);
 
-/* digits [. digits] [e [+-] digits], with at least one digit before e:
- * the spelling is copied into every dialect, so it must be valid in all. */
+/* digits [. digits] [e [+-] digits]: the spelling is copied into every
+ * dialect, so it must be valid in all. The lexer starts a number only at a
+ * digit or at '.' before a digit, so there is a digit before any 'e'. */
 static int float_spelling_valid(const char *s)
 {
-    int digits = 0;
     while (*s >= '0' && *s <= '9')
-        s++, digits++;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            digits++;
-    if (!digits)
-        return 0;
+        s++;
+    if (*s == '.') {
+        s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
     if (*s == 'e' || *s == 'E') {
         s++;
         if (*s == '+' || *s == '-')

@@ -222,8 +222,8 @@ static lang_stmt *parse_stmt(lang_parser *ps)
     int d = child_depth(s->body);
     if (child_depth(s->else_body) > d)
         d = child_depth(s->else_body);
-    if (child_depth(s->init) > d)
-        d = child_depth(s->init);
+    /* A for's init is a declaration or an expression: depth 1, never
+     * deeper than the body. */
     if (s->kind != LANG_S_BLOCK)
         s->depth = d + 1;
     return s;

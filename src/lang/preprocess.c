@@ -123,7 +123,11 @@ static lang_token *take_line(pp *p, lang_token *tok, lang_token **rest)
         tail = tok;
         tok = tok->next;
     }
-    tail->next = eof_token(p, tok->loc);
+    /* The end of the line is just past its last token: errors about a
+     * missing token point there, not at the next line. */
+    lang_loc end = tail == &head ? tok->loc
+                                 : (lang_loc){tail->loc.line, tail->loc.col + tail->length};
+    tail->next = eof_token(p, end);
     *rest = tok;
     return head.next;
 }
@@ -196,7 +200,8 @@ static lang_token *resolve_defined(pp *p, lang_token *line)
 {
     lang_token head = {0};
     lang_token *tail = &head;
-    for (lang_token *t = line; t->kind != LANG_TK_EOF;) {
+    lang_token *t = line;
+    while (t->kind != LANG_TK_EOF) {
         if (!lang_tok_is(t, "defined")) {
             tail = tail->next = copy_token(p, t);
             t = t->next;
@@ -225,7 +230,7 @@ static lang_token *resolve_defined(pp *p, lang_token *line)
         tail = tail->next = v;
         t = after;
     }
-    tail->next = eof_token(p, line->loc);
+    tail->next = eof_token(p, t->loc);
     return head.next;
 }
 

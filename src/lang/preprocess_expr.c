@@ -87,6 +87,7 @@ typedef struct pp_eval {
     lang_token *tok;
     lang_loc at;
     int depth;
+    int unevaluated; /* inside operands C does not evaluate (&&, ||, ?:) */
     int failed;
 } pp_eval;
 
@@ -177,7 +178,9 @@ static pp_value apply_binary(pp_eval *ev, const lang_token *op, pp_value a, pp_v
     case '*': r.v = a.v * b.v; break;
     case '/': case '%':
         if (b.v == 0) {
-            eval_fail(ev, op->loc, "division by zero");
+            /* 0 && 1 / 0 is valid C: the division is never evaluated. */
+            if (!ev->unevaluated)
+                eval_fail(ev, op->loc, "division by zero");
             break;
         }
         if (uns)
@@ -208,7 +211,6 @@ static pp_value apply_binary(pp_eval *ev, const lang_token *op, pp_value a, pp_v
     case '|': r.v = a.v | b.v; break;
     case LANG_P_ANDAND: r = (pp_value){a.v && b.v, 0}; break;
     case LANG_P_OROR: r = (pp_value){a.v || b.v, 0}; break;
-    default: break;
     }
     return r;
 }
@@ -222,7 +224,11 @@ static pp_value eval_binary(pp_eval *ev, int min_prec)
         if (prec == 0 || prec < min_prec || ev->failed)
             return lhs;
         ev->tok = op->next;
+        int skipped = (op->punct == LANG_P_ANDAND && lhs.v == 0) ||
+                      (op->punct == LANG_P_OROR && lhs.v != 0);
+        ev->unevaluated += skipped;
         pp_value rhs = eval_binary(ev, prec + 1);
+        ev->unevaluated -= skipped;
         lhs = apply_binary(ev, op, lhs, rhs);
     }
 }
@@ -235,14 +241,21 @@ static pp_value eval_cond(pp_eval *ev)
     }
     pp_value c = eval_binary(ev, 1);
     if (lang_tok_punct(ev->tok, '?') && !ev->failed) {
+        int chosen_first = c.v != 0;
         ev->tok = ev->tok->next;
+        ev->unevaluated += !chosen_first;
         pp_value a = eval_cond(ev);
+        ev->unevaluated -= !chosen_first;
         if (!lang_tok_punct(ev->tok, ':')) {
             eval_fail(ev, ev->tok->loc, "expected ':'");
         } else {
             ev->tok = ev->tok->next;
+            ev->unevaluated += chosen_first;
             pp_value b = eval_cond(ev);
-            c = c.v ? a : b;
+            ev->unevaluated -= chosen_first;
+            /* Both arms convert to their common type, as in C. */
+            c = chosen_first ? a : b;
+            c.is_unsigned = a.is_unsigned || b.is_unsigned;
         }
     }
     ev->depth--;
@@ -251,7 +264,7 @@ static pp_value eval_cond(pp_eval *ev)
 
 int lang_pp_evaluate(lang_ctx *ctx, lang_token *tokens, lang_loc at, int *value)
 {
-    pp_eval ev = {ctx, tokens, at, 0, 0};
+    pp_eval ev = {ctx, tokens, at, 0, 0, 0};
     if (tokens->kind == LANG_TK_EOF) {
         lang_error(ctx, at, "#if with no expression");
         return 0;

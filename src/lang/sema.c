@@ -456,14 +456,9 @@ void lang_check(lang_ctx *ctx, lang_program *prog)
             check_function(s, f);
     for (lang_func *f = prog->funcs; f; f = f->next)
         for (uint32_t i = 0; i < f->call_count; i++)
-            if (!f->calls[i]->body) {
-                lang_func *def = lang_map_get(&s->funcs, f->calls[i]->name);
-                if (def && def->body)
-                    f->calls[i] = def;
-                else
-                    lang_error(ctx, f->loc, "'%s' calls '%s', which is declared but never defined",
-                               f->name, f->calls[i]->name);
-            }
+            if (!f->calls[i]->body) /* calls bind after every declaration, to a body if any */
+                lang_error(ctx, f->loc, "'%s' calls '%s', which is declared but never defined",
+                           f->name, f->calls[i]->name);
     lang_func **path = lang_alloc(ctx, (LANG_MAX_NESTING + 1) * sizeof *path);
     for (lang_func *f = prog->funcs; f; f = f->next)
         if (f->body && f->visit == 0 && find_cycle(s, f, path, 0))

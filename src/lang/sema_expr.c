@@ -341,8 +341,6 @@ static const lang_type *binary_type(lang_sema *s, lang_expr *e, int op, const la
         if (lang_type_is_scalar(a) && lang_type_is_scalar(b))
             return lang_type_scalar(LANG_T_INT);
         break;
-    default:
-        break;
     }
     lang_error(s->ctx, e->loc, "invalid operands to '%s': '%s' and '%s'", lang_punct_text(op),
                tname(s, a), tname(s, b));

@@ -70,11 +70,11 @@ static char *dup_or_null(const char *s)
     return p;
 }
 
-static int describe_param(lang_ctx *ctx, const lang_var *v, lang_param *p)
+static int describe_param(const lang_var *v, const char *type_name, lang_param *p)
 {
     const lang_type *t = v->type;
     p->name = dup_or_null(v->name);
-    p->type_text = dup_or_null(lang_type_name(ctx, t));
+    p->type_text = dup_or_null(type_name);
     if (t->kind == LANG_T_POINTER) {
         p->param_class = LANG_PARAM_BUFFER;
         p->scalar = lang_type_to_scalar(t->base);
@@ -90,7 +90,8 @@ static int describe_param(lang_ctx *ctx, const lang_var *v, lang_param *p)
     return p->name && p->type_text;
 }
 
-static int describe_kernel(lang_ctx *ctx, const lang_func *f, lang_kernel *k)
+static int describe_kernel(lang_ctx *ctx, const lang_func *f, const char *const *type_names,
+                           lang_kernel *k)
 {
     k->name = dup_or_null(f->name);
     if (ctx->dialect == PORT_DIALECT_C) {
@@ -117,16 +118,35 @@ static int describe_kernel(lang_ctx *ctx, const lang_func *f, lang_kernel *k)
         k->params = params;
         for (uint32_t i = 0; i < f->param_count; i++) {
             k->param_count = i + 1;
-            if (!describe_param(ctx, f->params[i], &params[i]))
+            if (!describe_param(f->params[i], type_names[i], &params[i]))
                 return 0;
         }
     }
     return 1;
 }
 
+/* The type names of every kernel's parameters, in order, made in the arena.
+ * Making them may bail out (longjmp) when memory runs out, so they are made
+ * before build_unit allocates anything the bail-out would leak. */
+static const char **kernel_type_names(lang_ctx *ctx, const lang_program *prog)
+{
+    size_t n = 0;
+    for (const lang_func *f = prog->funcs; f; f = f->next)
+        if (f->is_kernel && f->body)
+            n += f->param_count;
+    const char **names = lang_alloc(ctx, (n ? n : 1) * sizeof *names);
+    size_t i = 0;
+    for (const lang_func *f = prog->funcs; f; f = f->next)
+        if (f->is_kernel && f->body)
+            for (uint32_t p = 0; p < f->param_count; p++)
+                names[i++] = lang_type_name(ctx, f->params[p]->type);
+    return names;
+}
+
 /* Copies the emitted text and kernel descriptions out of the arena. */
 static kiln_status build_unit(lang_ctx *ctx, const lang_program *prog, lang_unit **out)
 {
+    const char **type_names = kernel_type_names(ctx, prog);
     lang_unit *u = calloc(1, sizeof *u);
     if (!u)
         return KILN_ERR_OUT_OF_HOST_MEMORY;
@@ -156,10 +176,11 @@ static kiln_status build_unit(lang_ctx *ctx, const lang_program *prog, lang_unit
         if (ctx->dialect == PORT_DIALECT_C && (f->uses_barrier || f->shared_count))
             u->frame_bytes[u->kernel_count] = f->cpu_frame_bytes;
         lang_kernel *k = &u->kernels[u->kernel_count++];
-        if (!describe_kernel(ctx, f, k)) {
+        if (!describe_kernel(ctx, f, type_names, k)) {
             lang_unit_free(u);
             return KILN_ERR_OUT_OF_HOST_MEMORY;
         }
+        type_names += f->param_count;
     }
     *out = u;
     return KILN_OK;

@@ -217,10 +217,16 @@ void lang_type_text(lang_ctx *ctx, lang_buf *b, const lang_type *t)
         lang_type_text(ctx, b, t->base);
         lang_buf_puts(ctx, b, " *");
         break;
-    case LANG_T_ARRAY:
-        lang_type_text(ctx, b, t->base);
-        lang_buf_printf(ctx, b, "[%u]", t->count);
+    case LANG_T_ARRAY: {
+        /* As declared: the element type, then the outermost dimension first. */
+        const lang_type *elem = t->base;
+        while (elem->kind == LANG_T_ARRAY)
+            elem = elem->base;
+        lang_type_text(ctx, b, elem);
+        for (const lang_type *a = t; a->kind == LANG_T_ARRAY; a = a->base)
+            lang_buf_printf(ctx, b, "[%u]", a->count);
         break;
+    }
     default:
         lang_buf_puts(ctx, b, lang_scalar_kiln_name(t->kind));
     }

@@ -15,6 +15,8 @@
 
 #include <kiln/kiln.h>
 
+#include "core/core_types.h"
+
 /* Largest random host buffer: big enough to span many pages. */
 #define HOST_TEST_MAX_BYTES (1u << 20)
 /* Round trips per device, each on fresh sizes and bytes. */
@@ -152,12 +154,46 @@ static void host_buffers_refuse_null_and_foreign_handles(void **state)
     kiln_context_destroy(ctx);
 }
 
+/* A backend whose memory port has no page-locked allocation (the port
+ * allows that) gives KILN_ERR_NOT_IMPLEMENTED naming the device. The CPU
+ * device is re-pointed at a copy of its ports without host_alloc. */
+static void host_buffers_absent_from_a_backend_are_not_implemented(void **state)
+{
+    (void)state;
+    kiln_context_options opts = { .size = sizeof opts, .flags = KILN_CONTEXT_NO_DISK_CACHE,
+                                  .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
+    kiln_context *ctx = NULL;
+    kiln_device *dev = NULL;
+    assert_int_equal(kiln_context_create(&ctx, &opts), KILN_OK);
+    assert_int_equal(kiln_device_find(ctx, "cpu", &dev), KILN_OK);
+    const port_backend_ops *real = dev->ops;
+    port_backend_ops ops = *real;
+    port_memory memory = *real->memory;
+    memory.host_alloc = NULL;
+    memory.host_free = NULL;
+    ops.memory = &memory;
+    dev->ops = &ops;
+    kiln_host_buffer *hb = (kiln_host_buffer *)&hb;
+    assert_int_equal(kiln_host_buffer_create(dev, 4096, &hb), KILN_ERR_NOT_IMPLEMENTED);
+    assert_null(hb);
+    char expected[KILN_NAME_MAX + 64];
+    snprintf(expected, sizeof expected, "device '%s' has no page-locked host memory",
+             dev->info.name);
+    assert_string_equal(kiln_last_error(), expected);
+    dev->ops = real;
+    assert_int_equal(kiln_host_buffer_create(dev, 4096, &hb), KILN_OK);
+    assert_int_equal(kiln_host_buffer_size(hb), 4096);
+    kiln_host_buffer_release(hb);
+    kiln_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(host_buffers_round_trip_on_every_device),
         cmocka_unit_test(host_buffers_refuse_bad_sizes),
         cmocka_unit_test(host_buffers_refuse_null_and_foreign_handles),
+        cmocka_unit_test(host_buffers_absent_from_a_backend_are_not_implemented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

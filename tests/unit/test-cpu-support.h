@@ -116,4 +116,38 @@ static inline unsigned cpu_test_expected_id(unsigned x, unsigned y, unsigned z, 
     return (x + y * 4099u + z * 1048583u) ^ salt;
 }
 
+/* Compiles the ids kernel; fails the test if it does not build. */
+static inline port_module *cpu_test_compile_ids(const cpu_test_env *env)
+{
+    port_module *m = NULL;
+    port_log log = {0};
+    kiln_status st = cpu_test_compile(env, cpu_test_ids_kernel, &m, &log);
+    if (st != KILN_OK)
+        fail_msg("compile: %s", log.text ? log.text : util_last_error());
+    util_log_free(&log);
+    return m;
+}
+
+/* Runs kiln_entry_ids of m over items work-items (a multiple of 4) with a
+ * random salt and checks every one on the host. */
+static inline void cpu_test_check_ids(const cpu_test_env *env, port_module *m, unsigned items)
+{
+    port_function *f = cpu_test_function(env, m, "kiln_entry_ids");
+    port_mem *out = NULL;
+    CPU_TEST_ASSERT_OK(env->ops->memory->alloc(env->dev, items * sizeof(unsigned), &out));
+    unsigned salt = (unsigned)rand();
+    port_arg args[2] = {{.mem = out}, {.value = &salt, .size = sizeof salt}};
+    port_launch launch = {.dims = 1, .groups = {items / 4}, .local = {4}, .args = args,
+                          .nargs = 2};
+    CPU_TEST_ASSERT_OK(env->ops->execution->launch(env->stream, f, &launch, NULL, NULL));
+    unsigned *got = malloc(items * sizeof *got);
+    assert_non_null(got);
+    CPU_TEST_ASSERT_OK(env->ops->memory->read(env->stream, out, 0, got, items * sizeof *got));
+    for (unsigned i = 0; i < items; i++)
+        if (got[i] != cpu_test_expected_id(i, 0, 0, salt))
+            fail_msg("item %u: got %u, want %u", i, got[i], cpu_test_expected_id(i, 0, 0, salt));
+    free(got);
+    env->ops->memory->free(env->dev, out);
+}
+
 #endif

@@ -13,7 +13,8 @@
 enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAILURE = 1, /* the work ran and failed (compile error, wrong result) */
-    CLI_EXIT_USAGE = 2    /* the command line was wrong */
+    CLI_EXIT_USAGE = 2,   /* the command line was wrong */
+    CLI_EXIT_DENIED = 3   /* kiln policy explain: the policy denies the request */
 };
 
 /* Each subcommand gets argv starting at its own name. */
@@ -22,6 +23,8 @@ int cmd_check(int argc, char **argv);
 int cmd_translate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Reads a whole file, NUL-terminated, into *text (free it). Prints why on
  * failure and returns false. */

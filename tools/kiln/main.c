@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     { "translate", "print the source kiln emits for a backend", cmd_translate },
     { "demo", "run and verify the example kernels on a device", cmd_demo },
     { "bench", "measure kiln against hand-written baselines", cmd_bench },
+    { "policy", "check a policy file, or explain one of its decisions", cmd_policy },
+    { "audit", "make a checkpoint key, or verify an audit log", cmd_audit },
 };
 
 static void print_usage(FILE *out)

@@ -48,11 +48,13 @@ uint64_t cpu_physical_memory(void)
     return (uint64_t)pages * (uint64_t)page_size;
 }
 
-/* KILN_CPU_THREADS if it is a positive number, else every online core. */
+/* KILN_CPU_THREADS if it is a positive number, else every online core. A
+ * minus sign is refused before strtoul, which would turn "-3" into a huge
+ * count. */
 static unsigned cpu_thread_count(void)
 {
     const char *env = getenv("KILN_CPU_THREADS");
-    if (env && *env) {
+    if (env && *env && !strchr(env, '-')) {
         char *end;
         unsigned long n = strtoul(env, &end, 10);
         if (*end == '\0' && n >= 1)

@@ -2,7 +2,9 @@
  * the kernel cache, looking up entry points. Loading goes through a memfd
  * (no disk, no name to clash) and falls back to a temp file. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,34 @@ static int module_write_all(int fd, const void *bytes, size_t size)
         size -= (size_t)n;
     }
     return 1;
+}
+
+/* glibc's dlopen maps every loadable segment from the file and touches it:
+ * a segment that ends past the bytes (a cut-short image) would fault with
+ * SIGBUS instead of failing the load. Anything that is not a native ELF
+ * header is left to dlopen, which says what is wrong with it. */
+static kiln_status module_check_segments(const void *bytes, size_t size)
+{
+    ElfW(Ehdr) header;
+    if (size < sizeof header)
+        return KILN_OK;
+    memcpy(&header, bytes, sizeof header);
+    if (memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_phentsize != sizeof(ElfW(Phdr)))
+        return KILN_OK;
+    if (header.e_phoff > size || header.e_phnum > (size - header.e_phoff) / sizeof(ElfW(Phdr)))
+        return util_fail(KILN_ERR_INVALID_ARG, "cpu: not a loadable kernel library: its %u "
+                         "program headers pass the end of its %zu bytes", (unsigned)header.e_phnum,
+                         size);
+    for (unsigned i = 0; i < header.e_phnum; i++) {
+        ElfW(Phdr) segment;
+        memcpy(&segment, (const char *)bytes + header.e_phoff + i * sizeof segment,
+               sizeof segment);
+        if (segment.p_type == PT_LOAD &&
+            (segment.p_offset > size || segment.p_filesz > size - segment.p_offset))
+            return util_fail(KILN_ERR_INVALID_ARG, "cpu: not a loadable kernel library: "
+                             "segment %u passes the end of its %zu bytes (cut short?)", i, size);
+    }
+    return KILN_OK;
 }
 
 static kiln_status module_dlopen(port_module *m, const char *path)
@@ -116,7 +146,9 @@ kiln_status cpu_module_from_bytes(port_device *dev, void *bytes, size_t size, po
     m->binary_size = size;
     m->backing_fd = -1;
     pthread_mutex_init(&m->lock, NULL);
-    kiln_status st = module_open_memfd(m);
+    kiln_status st = module_check_segments(bytes, size);
+    if (st == KILN_OK)
+        st = module_open_memfd(m);
     if (st != KILN_OK && st != KILN_ERR_INVALID_ARG) {
         /* No memfd here (old kernel, sandbox): a temp file works anywhere. */
         if (m->backing_fd >= 0)

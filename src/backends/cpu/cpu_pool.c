@@ -217,11 +217,6 @@ void cpu_pool_destroy(cpu_pool *pool)
     free(pool);
 }
 
-unsigned cpu_pool_threads(const cpu_pool *pool)
-{
-    return pool->threads;
-}
-
 /* Publishes job to the workers, helps if the caller may, and returns once
  * every index is done and no worker still reads job. */
 static void pool_run_shared(cpu_pool *pool, pool_job *job, int caller_helps)

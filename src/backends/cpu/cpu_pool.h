@@ -21,9 +21,6 @@ kiln_status cpu_pool_create(unsigned threads, size_t stack_bytes, size_t min_cal
                             cpu_pool **out);
 void cpu_pool_destroy(cpu_pool *pool);
 
-/* How many threads run a job at most. */
-unsigned cpu_pool_threads(const cpu_pool *pool);
-
 /* Runs fn over [0, count) and returns when every index is done. Safe to call
  * from several threads: one job uses the workers at a time; a caller that
  * finds them busy runs its whole job itself (or waits, with a small stack). */

@@ -137,6 +137,8 @@ static kiln_status toolchain_run(char *const argv[], port_log *log, int *exit_st
     }
     close(pipe_fds[0]);
     int wait_status;
+    /* With no options, waitpid fails only with EINTR (a signal handler ran:
+     * wait again) or ECHILD. */
     while (waitpid(pid, &wait_status, 0) < 0) {
         /* An application that ignores SIGCHLD has its children reaped by
          * the kernel: the exit status is lost, not the output. */
@@ -144,9 +146,6 @@ static kiln_status toolchain_run(char *const argv[], port_log *log, int *exit_st
             *exit_status = TOOLCHAIN_EXIT_UNKNOWN;
             return KILN_OK;
         }
-        if (errno != EINTR)
-            return util_fail(KILN_ERR_INTERNAL, "cpu: lost the compiler process: %s",
-                             strerror(errno));
     }
     *exit_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
     return KILN_OK;

@@ -63,7 +63,11 @@ static kiln_status opencl_enumerate(port_backend *b, char *reason, size_t reason
         st = opencl_enumerate_platform(b, platforms[i]);
     free(platforms);
     if (st != KILN_OK) {
-        snprintf(reason, reason_size, "%s", util_last_error());
+        /* The reason reads like the others, without the detail's prefix. */
+        const char *why = util_last_error();
+        size_t prefix = strlen(OPENCL_DETAIL_PREFIX);
+        snprintf(reason, reason_size, "%s",
+                 strncmp(why, OPENCL_DETAIL_PREFIX, prefix) == 0 ? why + prefix : why);
         return st;
     }
     if (b->device_count == 0) {

@@ -18,6 +18,10 @@
 #define OPENCL_BINARY_MAGIC "KILNOCL1"
 #define OPENCL_BINARY_MAGIC_SIZE 8u
 
+/* Room in a failed build's first line beside the device name: the call,
+ * the longest error name and its code. */
+#define OPENCL_BUILD_HEAD_EXTRA 128
+
 typedef struct opencl_binary_header {
     char magic[OPENCL_BINARY_MAGIC_SIZE];
     uint64_t payload_bytes; /* the driver's binary that follows */
@@ -64,17 +68,23 @@ static kiln_status opencl_build(port_device *dev, cl_program program, port_log *
     cl_int err = opencl_api.BuildProgram(program, 1, &dev->id, OPENCL_BUILD_OPTIONS, NULL, NULL);
     if (err == CL_SUCCESS)
         return opencl_module_new(dev, program, out);
+    /* The first line names the call and the error even when the host has
+     * no memory for the driver's log that follows it. */
+    char head[sizeof dev->info.name + OPENCL_BUILD_HEAD_EXTRA];
+    snprintf(head, sizeof head, "opencl: clBuildProgram for %s: %s (%d)\n", dev->info.name,
+             opencl_error_name(err), (int)err);
     port_log detail = {0};
-    util_log_appendf(&detail, "opencl: clBuildProgram for %s: %s (%d)\n", dev->info.name,
-                     opencl_error_name(err), (int)err);
-    opencl_append_build_log(dev, program, &detail);
+    util_log_append(&detail, head, strlen(head));
+    if (detail.text)
+        opencl_append_build_log(dev, program, &detail);
     opencl_api.ReleaseProgram(program);
-    if (log && detail.text)
-        util_log_append(log, detail.text, detail.length);
+    if (log)
+        util_log_append(log, detail.text ? detail.text : head,
+                        detail.text ? detail.length : strlen(head));
     kiln_status st = opencl_status(err);
     if (st != KILN_ERR_NO_COMPILER && st != KILN_ERR_OUT_OF_HOST_MEMORY)
         st = KILN_ERR_COMPILE;
-    st = util_fail_text(st, detail.text ? detail.text : "opencl: clBuildProgram failed");
+    st = util_fail_text(st, detail.text ? detail.text : head);
     util_log_free(&detail);
     return st;
 }

@@ -161,6 +161,9 @@ const char *opencl_error_name(cl_int err);
  * is device memory here; launch paths decide on their own. */
 kiln_status opencl_status(cl_int err);
 
+/* What every detail of this adapter starts with. */
+#define OPENCL_DETAIL_PREFIX "opencl: "
+
 /* util_fail with "opencl: <what>: CL_NAME (code)". */
 kiln_status opencl_fail(kiln_status status, cl_int err, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../util/fail.h"
@@ -148,7 +149,8 @@ kiln_status opencl_fail(kiln_status status, cl_int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return util_fail(status, "opencl: %s: %s (%d)", what, opencl_error_name(err), (int)err);
+    return util_fail(status, OPENCL_DETAIL_PREFIX "%s: %s (%d)", what, opencl_error_name(err),
+                     (int)err);
 }
 
 void opencl_device_text(cl_device_id id, cl_device_info param, char *out, size_t size)
@@ -201,11 +203,21 @@ static kiln_status opencl_load_status;
 static char opencl_load_reason[256];
 static void *opencl_library;
 
+/* KILN_OPENCL_LIBRARY names the one library to open instead of the ICD
+ * loader's sonames (a path or a soname, as dlopen takes it): tests point it
+ * at a library that lacks entry points, and a user may pick a loader outside
+ * the search path. It grants nothing LD_LIBRARY_PATH does not, and like it
+ * is ignored in set-user-ID programs (secure_getenv). */
+#define OPENCL_LIBRARY_VARIABLE "KILN_OPENCL_LIBRARY"
+
 static void opencl_load_once(void)
 {
     static const char *const names[] = OPENCL_LIBRARY_NAMES;
-    opencl_load_status = opencl_load_from(names, &opencl_api, &opencl_library, opencl_load_reason,
-                                          sizeof opencl_load_reason);
+    const char *chosen = secure_getenv(OPENCL_LIBRARY_VARIABLE);
+    const char *const override[] = {chosen, NULL};
+    opencl_load_status =
+        opencl_load_from(chosen && *chosen ? override : names, &opencl_api, &opencl_library,
+                         opencl_load_reason, sizeof opencl_load_reason);
 }
 
 kiln_status opencl_load(char *reason, size_t reason_size)

@@ -1,0 +1,387 @@
+/* Host allocation failure, everywhere: the executable replaces malloc,
+ * calloc, realloc, aligned_alloc and free (forwarding to glibc's own) so that
+ * the k-th allocation of a full sequence fails, for k = 1, 2, ... until a run
+ * completes without reaching k. The sequence: a CPU-only context, its
+ * device, a queue, two buffers, a write, a program build served by the disk
+ * cache, a kernel, a launch with an event, a read, and every release. For
+ * every k the sequence either succeeds with correct results or stops with
+ * KILN_ERR_OUT_OF_HOST_MEMORY / KILN_ERR_OUT_OF_MEMORY and a detail, and
+ * every block allocated during the run has been freed at its end.
+ *
+ * Sanitizers replace malloc themselves: under ASan or TSan the test skips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kiln/kiln.h>
+
+#include "util/fail.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SWEEP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define SWEEP_SANITIZED 1
+#endif
+#endif
+
+#ifdef SWEEP_SANITIZED
+
+int main(void)
+{
+    return 77; /* the sanitizer owns malloc */
+}
+
+#else
+
+/* glibc's allocator under its internal names. */
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t n);
+void *__libc_memalign(size_t align, size_t n);
+void __libc_free(void *p);
+
+/* Blocks allocated while a run is armed, to find leaks: open addressing,
+ * a freed slot keeps a tombstone. */
+#define TRACK_SLOTS (1u << 17)
+#define TOMBSTONE ((void *)1)
+/* No sequence makes this many allocations; reaching it is a test bug. */
+#define SWEEP_MAX_K 200000
+#define ELEMENTS 1000
+/* Past launch.c's LAUNCH_STACK_ARGS (32). */
+#define TOO_MANY_ARGS 40
+/* fail.c keeps details shorter than this inline, longer ones on the heap. */
+#define FAIL_INLINE_LIMIT 1024
+
+static void *tracked[TRACK_SLOTS];
+static size_t tracked_live;
+static int tracked_overflow;
+static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static atomic_int armed;
+static atomic_long countdown; /* the allocation that reaches 0 fails */
+static atomic_int injected;
+
+static size_t slot_of(const void *p)
+{
+    uintptr_t h = (uintptr_t)p;
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 20) & (TRACK_SLOTS - 1);
+}
+
+static void track_add(void *p)
+{
+    pthread_mutex_lock(&track_lock);
+    size_t i = slot_of(p);
+    for (size_t probes = 0; probes < TRACK_SLOTS; probes++, i = (i + 1) & (TRACK_SLOTS - 1)) {
+        if (tracked[i] == NULL || tracked[i] == TOMBSTONE) {
+            tracked[i] = p;
+            tracked_live++;
+            pthread_mutex_unlock(&track_lock);
+            return;
+        }
+    }
+    tracked_overflow = 1;
+    pthread_mutex_unlock(&track_lock);
+}
+
+static void track_remove(void *p)
+{
+    pthread_mutex_lock(&track_lock);
+    size_t i = slot_of(p);
+    for (size_t probes = 0; probes < TRACK_SLOTS && tracked[i]; probes++,
+                i = (i + 1) & (TRACK_SLOTS - 1)) {
+        if (tracked[i] == p) {
+            tracked[i] = TOMBSTONE;
+            tracked_live--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&track_lock);
+}
+
+static void track_reset(void)
+{
+    pthread_mutex_lock(&track_lock);
+    memset(tracked, 0, sizeof tracked);
+    tracked_live = 0;
+    tracked_overflow = 0;
+    pthread_mutex_unlock(&track_lock);
+}
+
+/* Whether this allocation is the one to fail. */
+static int inject(void)
+{
+    if (!atomic_load(&armed))
+        return 0;
+    if (atomic_fetch_sub(&countdown, 1) != 1)
+        return 0;
+    atomic_store(&injected, 1);
+    return 1;
+}
+
+static void *note(void *p)
+{
+    if (p && atomic_load(&armed))
+        track_add(p);
+    return p;
+}
+
+void *malloc(size_t n)
+{
+    return inject() ? NULL : note(__libc_malloc(n));
+}
+
+void *calloc(size_t n, size_t size)
+{
+    return inject() ? NULL : note(__libc_calloc(n, size));
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    return inject() ? NULL : note(__libc_memalign(align, n));
+}
+
+void *realloc(void *p, size_t n)
+{
+    if (inject())
+        return NULL;
+    void *q = __libc_realloc(p, n);
+    if (q && p)
+        track_remove(p);
+    return note(q);
+}
+
+void free(void *p)
+{
+    if (p)
+        track_remove(p);
+    __libc_free(p);
+}
+
+static const char *source =
+    "kernel void axpb(uint n, uint a, uint b, global const uint *x, global uint *y) {\n"
+    "    uint i = global_id(0);\n"
+    "    if (i < n) y[i] = a * x[i] + b;\n"
+    "}\n";
+
+/* Undeclared names on many lines: diagnostics longer than fail.c keeps
+ * inline, so the detail takes the heap. */
+#define BAD_LINES 40
+
+static char bad_source[BAD_LINES * 48 + 64];
+static char cache_dir[64];
+
+static void make_bad_source(void)
+{
+    size_t n = (size_t)snprintf(bad_source, sizeof bad_source, "kernel void k(global uint *o) {\n");
+    for (int i = 0; i < BAD_LINES; i++)
+        n += (size_t)snprintf(bad_source + n, sizeof bad_source - n, "    o[%d] = undeclared_%d;\n",
+                              i, i);
+    snprintf(bad_source + n, sizeof bad_source - n, "}\n");
+}
+
+typedef struct outcome {
+    kiln_status status;
+    const char *step;
+    char detail[256];
+    int results_ok;
+    kiln_build_origin origin;
+} outcome;
+
+/* Records the first failure of a run with its detail. */
+static int failed(outcome *o, const char *step, kiln_status st)
+{
+    if (st == KILN_OK)
+        return 0;
+    o->status = st;
+    o->step = step;
+    snprintf(o->detail, sizeof o->detail, "%s", kiln_last_error());
+    return 1;
+}
+
+/* kiln_translate of a good and of a bad source: the good one yields text
+ * naming the kernel, the bad one KILN_ERR_COMPILE with a detail (short of
+ * memory, the log may be cut or replaced by a summary: still a detail). */
+static int run_translations(outcome *o)
+{
+    char *text = NULL;
+    if (failed(o, "translate", kiln_translate(source, NULL, KILN_BACKEND_CPU, &text)))
+        return 1;
+    o->results_ok = strstr(text, "axpb") != NULL;
+    kiln_free(text);
+    util_clear_error();
+    kiln_status st = kiln_translate(bad_source, NULL, KILN_BACKEND_CPU, &text);
+    if (st == KILN_ERR_COMPILE && kiln_last_error()[0] != '\0')
+        return 0;
+    if (st == KILN_OK)
+        st = KILN_ERR_INTERNAL; /* a bad source must not translate */
+    return failed(o, "translate bad source", st);
+}
+
+/* The whole sequence; everything it made is released on every path. */
+static void run_sequence(outcome *o, const uint32_t *x, uint32_t a, uint32_t b)
+{
+    kiln_context_options opts = { .size = sizeof opts, .cache_dir = cache_dir,
+                                  .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
+    kiln_context *ctx = NULL;
+    kiln_device *cpu = NULL;
+    kiln_queue *q = NULL;
+    kiln_buffer *bx = NULL, *by = NULL;
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    kiln_event *ev = NULL, *marker = NULL;
+    kiln_host_buffer *staging = NULL;
+    static uint32_t y[ELEMENTS];
+    memset(o, 0, sizeof *o);
+    memset(y, 0, sizeof y);
+    util_clear_error();
+    if (run_translations(o) || !o->results_ok)
+        return;
+    if (failed(o, "context", kiln_context_create(&ctx, &opts)))
+        return;
+    if (failed(o, "device", kiln_device_find(ctx, "cpu", &cpu)) ||
+        failed(o, "queue", kiln_queue_create(cpu, KILN_PRIORITY_NORMAL, &q)) ||
+        failed(o, "buffer x", kiln_buffer_create(cpu, sizeof y, 0, &bx)) ||
+        failed(o, "buffer y", kiln_buffer_create(cpu, sizeof y, 0, &by)) ||
+        failed(o, "host buffer", kiln_host_buffer_create(cpu, sizeof y, &staging)))
+        goto done;
+    /* The input goes through page-locked memory, as a fast path would. */
+    memcpy(kiln_host_buffer_data(staging), x, sizeof y);
+    if (failed(o, "write", kiln_buffer_write(q, bx, 0, kiln_host_buffer_data(staging), sizeof y)) ||
+        failed(o, "marker", kiln_queue_marker(q, &marker)) ||
+        failed(o, "build", kiln_program_build(cpu, source, NULL, &prog)) ||
+        failed(o, "kernel", kiln_kernel_get(prog, "axpb", &k)))
+        goto done;
+    o->origin = kiln_program_origin(prog);
+    kiln_range r = { .dims = 1, .global = { ELEMENTS } };
+    kiln_arg args[TOO_MANY_ARGS] = { KILN_ARG_U32(ELEMENTS), KILN_ARG_U32(a), KILN_ARG_U32(b),
+                                     KILN_ARG_BUFFER(bx), KILN_ARG_BUFFER(by) };
+    /* More arguments than launch.c converts on the stack: refused by count
+     * after the heap copy was made (or that copy fails). */
+    kiln_status st = kiln_launch(q, k, &r, args, TOO_MANY_ARGS, NULL);
+    if (st == KILN_ERR_INVALID_ARG && strstr(kiln_last_error(), "takes 5 arguments, got 40"))
+        st = KILN_OK;
+    else if (st == KILN_OK)
+        st = KILN_ERR_INTERNAL;
+    if (failed(o, "launch with too many arguments", st) ||
+        failed(o, "launch", kiln_launch(q, k, &r, args, 5, &ev)) ||
+        failed(o, "wait", kiln_event_wait(ev)) ||
+        failed(o, "read", kiln_buffer_read(q, by, 0, y, sizeof y)))
+        goto done;
+    o->results_ok = 1;
+    for (int i = 0; i < ELEMENTS; i++)
+        o->results_ok &= y[i] == a * x[i] + b;
+done:
+    kiln_event_release(ev);
+    kiln_event_release(marker);
+    kiln_host_buffer_release(staging);
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+    kiln_buffer_release(bx);
+    kiln_buffer_release(by);
+    kiln_queue_destroy(q);
+    kiln_context_destroy(ctx);
+}
+
+static void every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    static uint32_t x[ELEMENTS];
+    for (int i = 0; i < ELEMENTS; i++)
+        x[i] = (uint32_t)rand();
+    uint32_t a = (uint32_t)rand(), b = (uint32_t)rand();
+    make_bad_source();
+    char *text = NULL;
+    assert_int_equal(kiln_translate(bad_source, NULL, KILN_BACKEND_CPU, &text), KILN_ERR_COMPILE);
+    assert_memory_equal(kiln_last_error(), "<source>:2:12: error", 20);
+    assert_true(strlen(kiln_last_error()) >= FAIL_INLINE_LIMIT); /* the detail is on the heap */
+    outcome o;
+    /* Unarmed first: fills the disk cache and warms up one-time state. */
+    run_sequence(&o, x, a, b);
+    assert_int_equal(o.status, KILN_OK);
+    assert_true(o.results_ok);
+    run_sequence(&o, x, a, b);
+    assert_int_equal(o.status, KILN_OK);
+    assert_int_equal(o.origin, KILN_BUILD_DISK_CACHE);
+
+    long k;
+    int failures = 0, out_of_host = 0, out_of_device = 0;
+    for (k = 1; k < SWEEP_MAX_K; k++) {
+        track_reset();
+        atomic_store(&injected, 0);
+        atomic_store(&countdown, k);
+        atomic_store(&armed, 1);
+        run_sequence(&o, x, a, b);
+        atomic_store(&armed, 0);
+        size_t leaked = tracked_live;
+        int hit = atomic_load(&injected);
+        if (o.status == KILN_OK) {
+            if (!o.results_ok) {
+                print_error("k=%ld: succeeded with wrong results\n", k);
+                failures++;
+            }
+        } else if ((o.status != KILN_ERR_OUT_OF_HOST_MEMORY &&
+                    o.status != KILN_ERR_OUT_OF_MEMORY) ||
+                   o.detail[0] == '\0') {
+            print_error("k=%ld: %s failed with %s, detail '%s'\n", k, o.step,
+                        kiln_status_name(o.status), o.detail);
+            failures++;
+        } else {
+            out_of_host += o.status == KILN_ERR_OUT_OF_HOST_MEMORY;
+            out_of_device += o.status == KILN_ERR_OUT_OF_MEMORY;
+        }
+        if (leaked || tracked_overflow) {
+            print_error("k=%ld (%s): %zu blocks allocated during the run were not freed\n", k,
+                        o.status == KILN_OK ? "success" : o.step, leaked);
+            failures++;
+        }
+        if (!hit)
+            break; /* the run made fewer than k allocations: every one was tried */
+    }
+    print_message("%ld allocations swept: %d out of host memory, %d out of device memory, "
+                  "the rest recovered\n",
+                  k - 1, out_of_host, out_of_device);
+    assert_true(k < SWEEP_MAX_K);
+    assert_true(k > 1);
+    assert_int_equal(failures, 0);
+}
+
+static int make_cache_dir(void **state)
+{
+    (void)state;
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/kiln-alloc-sweep-XXXXXX");
+    return mkdtemp(cache_dir) ? 0 : -1;
+}
+
+static int remove_cache_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(every_allocation_failure_is_clean, make_cache_dir,
+                                        remove_cache_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif
