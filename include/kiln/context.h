@@ -38,13 +38,42 @@ typedef struct kiln_context_options {
      * 0 = $KILN_BACKENDS ("cpu,opencl") if set, else every backend. A backend
      * left out costs nothing: an OpenCL ICD, for one, can add tens of MB. */
     uint32_t backends;
+    /* Governance (docs/security.md). A policy file turns it on: every build,
+     * allocation, copy and launch is then authorized by it. NULL = $KILN_POLICY;
+     * with neither, the local user runs freely, as before. */
+    const char *policy;
+    /* The audit log (JSON Lines, hash-chained); needs a policy. NULL = $KILN_AUDIT_LOG. */
+    const char *audit_log;
+    /* The secret key that signs the log's checkpoints (`kiln audit keygen`).
+     * NULL = $KILN_AUDIT_KEY; with neither the log is hash-chained, unsigned. */
+    const char *audit_key;
 } kiln_context_options;
+/* A caller built against 0.1.0 passes that release's smaller size (up to
+ * `backends`) and gets the defaults for the fields added since. */
 
 #define KILN_BACKEND_BIT(backend) (1u << (unsigned)(backend))
 
 /* Opens every backend present. opts may be NULL (defaults). A backend that
  * fails to load is recorded and skipped; the CPU backend is always there. */
 KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_options *opts);
+
+/* Reads the policy file again (path, or the one in use when NULL) and
+ * swaps it in at once: operations in flight finish under the old one. An
+ * invalid file keeps the old policy (KILN_ERR_POLICY says why). The reload
+ * is recorded in the audit log. KILN_ERR_INVALID_ARG when the context has
+ * no policy (governance is off). */
+KILN_API kiln_status kiln_context_policy_reload(kiln_context *ctx, const char *path);
+
+/* What governs a context; the strings live as long as the context. */
+typedef struct kiln_governance_info {
+    int enabled;            /* 0: no policy; the local user runs freely */
+    const char *principal;  /* the local user the context acts for */
+    const char *policy;     /* policy file, or "" */
+    char policy_sha256[65]; /* hex SHA-256 of the policy file in force, or "" */
+    const char *audit_log;  /* "" when none */
+} kiln_governance_info;
+
+KILN_API kiln_status kiln_context_get_governance(kiln_context *ctx, kiln_governance_info *out);
 
 /* Releases the context. Every object made from it must be released first;
  * NULL is accepted. */

@@ -25,22 +25,26 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     if (st != KILN_OK)
         return st;
     core_request req = { .action = CORE_ACTION_BUFFER_ALLOC, .device = dev, .bytes = bytes };
-    core_reservation res;
-    if ((st = pipeline_authorize(&req)) != KILN_OK || (st = pipeline_reserve(&req, &res)) != KILN_OK)
+    if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
     kiln_buffer *buf = calloc(1, sizeof *buf);
-    if (!buf) {
-        pipeline_release(&req, &res);
+    if (!buf)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a buffer handle");
+    /* The buffer holds its quota until it is released. */
+    if ((st = pipeline_reserve(&req, &buf->reservation)) != KILN_OK) {
+        free(buf);
+        return st;
     }
     st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
-    pipeline_record(&req, st);
-    if (st != KILN_OK) {
-        pipeline_release(&req, &res);
+    if (st == KILN_ERR_OUT_OF_MEMORY)
+        util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
+    kiln_status recorded = pipeline_record(&req, st);
+    if (recorded != KILN_OK && st == KILN_OK)
+        dev->ops->memory->free(dev->port, buf->mem); /* not recorded: not handed out */
+    if (recorded != KILN_OK) {
+        pipeline_release(&buf->reservation);
         free(buf);
-        if (st == KILN_ERR_OUT_OF_MEMORY)
-            return util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
-        return st;
+        return recorded;
     }
     buf->dev = dev;
     buf->bytes = bytes;
@@ -55,6 +59,7 @@ KILN_API void kiln_buffer_release(kiln_buffer *buf)
     if (!buf || buf->magic != CORE_MAGIC_BUFFER)
         return;
     buf->dev->ops->memory->free(buf->dev->port, buf->mem);
+    pipeline_release(&buf->reservation);
     buf->magic = CORE_MAGIC_RELEASED;
     free(buf);
 }
@@ -100,8 +105,10 @@ static kiln_status buffer_transfer(kiln_queue *q, size_t bytes, buffer_transfer_
     pthread_mutex_lock(&q->lock);
     st = core_device_note(q->dev, fn(q, arg));
     pthread_mutex_unlock(&q->lock);
-    pipeline_record(&req, st);
-    pipeline_release(&req, &res);
+    /* A copy cannot be undone: one that could not be recorded is reported
+     * as KILN_ERR_AUDIT, and the failed log refuses everything after it. */
+    st = pipeline_record(&req, st);
+    pipeline_release(&res);
     return st;
 }
 

@@ -1,6 +1,7 @@
 /* Contexts: open every adapter the registry lists, enumerate their devices,
  * set up the kernel cache. */
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "registry.h"
 
 #define CONTEXT_PATH_MAX 4096
+/* kiln_context_options as 0.1.0 had it: up to and with `backends`. */
+#define CONTEXT_OPTIONS_SIZE_V0 (offsetof(kiln_context_options, policy))
 /* Longer than any backend's name ("opencl"); a longer word is unknown. */
 #define CONTEXT_BACKEND_NAME_MAX 32
 
@@ -103,8 +106,10 @@ static kiln_status context_open_devices(kiln_context *ctx)
         for (uint32_t d = 0; d < n; d++) {
             kiln_device *dev = NULL;
             kiln_status st = core_device_open(ctx, b, d, &dev);
-            if (st == KILN_OK)
+            if (st == KILN_OK) {
+                dev->index = ctx->device_count;
                 ctx->devices[ctx->device_count++] = dev;
+            }
             else if (st == KILN_ERR_OUT_OF_HOST_MEMORY)
                 return st; /* not a broken device: fail the context (detail kept) */
             else
@@ -115,11 +120,23 @@ static kiln_status context_open_devices(kiln_context *ctx)
     return KILN_OK;
 }
 
+/* Governance from the options, else the environment; off without a policy. */
+static kiln_status context_open_governance(kiln_context *ctx, const kiln_context_options *opts)
+{
+    bool has_fields = opts && opts->size == sizeof *opts;
+    core_governance_config c = {
+        .policy = has_fields && opts->policy ? opts->policy : getenv("KILN_POLICY"),
+        .audit_log = has_fields && opts->audit_log ? opts->audit_log : getenv("KILN_AUDIT_LOG"),
+        .audit_key = has_fields && opts->audit_key ? opts->audit_key : getenv("KILN_AUDIT_KEY"),
+    };
+    return governance_open(&c, &ctx->gov);
+}
+
 KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_options *opts)
 {
     CORE_CHECK_OUT(out, "out");
     *out = NULL;
-    if (opts && opts->size != sizeof *opts)
+    if (opts && opts->size != sizeof *opts && opts->size != CONTEXT_OPTIONS_SIZE_V0)
         return util_fail(KILN_ERR_INVALID_ARG,
                          "kiln_context_options.size is %u, expected %zu (set it to sizeof)",
                          opts->size, sizeof *opts);
@@ -148,6 +165,8 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
     kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
                                   &ctx->cache);
     if (st == KILN_OK)
+        st = context_open_governance(ctx, opts);
+    if (st == KILN_OK)
         st = context_open_backends(ctx, wanted);
     if (st == KILN_OK)
         st = context_open_devices(ctx);
@@ -164,6 +183,10 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
 {
     if (!ctx || ctx->magic != CORE_MAGIC_CONTEXT)
         return;
+    /* The log closes last of what records: after it nothing may run. */
+    kiln_status closed = governance_close(ctx->gov);
+    if (closed != KILN_OK)
+        core_log(ctx, KILN_LOG_ERROR, "the audit log did not close cleanly: %s", util_last_error());
     /* Modules belong to devices: drop them before the devices close. */
     cache_destroy(ctx->cache);
     for (uint32_t i = 0; i < ctx->device_count; i++)
@@ -174,4 +197,42 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
             ctx->backends[i].ops->close(ctx->backends[i].port);
     ctx->magic = CORE_MAGIC_RELEASED;
     free(ctx);
+}
+
+KILN_API kiln_status kiln_context_policy_reload(kiln_context *ctx, const char *path)
+{
+    CORE_CHECK(ctx, CORE_MAGIC_CONTEXT, "context");
+    if (!ctx->gov)
+        return util_fail(KILN_ERR_INVALID_ARG,
+                         "the context has no policy to reload (governance is off)");
+    kiln_status st = governance_reload(ctx->gov, path);
+    if (st == KILN_OK)
+        util_clear_error();
+    return st;
+}
+
+KILN_API kiln_status kiln_context_get_governance(kiln_context *ctx, kiln_governance_info *out)
+{
+    CORE_CHECK(ctx, CORE_MAGIC_CONTEXT, "context");
+    CORE_CHECK_OUT(out, "out");
+    memset(out, 0, sizeof *out);
+    out->policy = "";
+    out->audit_log = "";
+    core_governance *g = ctx->gov;
+    if (!g) {
+        out->principal = governance_local_user_name();
+        util_clear_error();
+        return KILN_OK;
+    }
+    out->enabled = 1;
+    out->principal = g->principal_name;
+    out->policy = g->policy_path;
+    out->audit_log = g->audit ? g->audit_path : "";
+    policy *p = policy_holder_acquire(g->policies);
+    if (p)
+        sodium_bin2hex(out->policy_sha256, sizeof out->policy_sha256, policy_hash(p),
+                       POLICY_HASH_BYTES);
+    policy_release(p);
+    util_clear_error();
+    return KILN_OK;
 }

@@ -5,9 +5,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "../govern/audit.h"
+#include "../govern/policy.h"
+#include "../govern/quota.h"
 #include "../lang/lang.h"
 #include "../ports/backend_port.h"
 #include "cache.h"
+#include "governance.h"
 
 /* Every handle starts with a magic word naming its type. A handle whose word
  * is wrong (a forged pointer, a handle of another type, or one already
@@ -45,7 +49,17 @@ struct kiln_context {
     struct kiln_device **devices;
     uint32_t device_count;
     core_cache *cache;
+    core_governance *gov; /* NULL: no policy configured (the local user runs freely) */
 };
+
+/* A device's view of the policy: the rules that select it for the local
+ * user, refreshed when the policy generation changes. */
+typedef struct core_device_policy {
+    pthread_mutex_t lock;
+    policy *current;        /* reference held; NULL until the first decision */
+    policy_binding binding;
+    govern_device_desc desc;
+} core_device_policy;
 
 struct kiln_device {
     uint32_t magic;
@@ -57,6 +71,8 @@ struct kiln_device {
     /* Architecture, driver and compiler version: part of the cache key. */
     char cache_identity[512];
     atomic_int health; /* kiln_health */
+    uint32_t index;    /* in the context */
+    core_device_policy policy;
 };
 
 struct kiln_queue {
@@ -68,12 +84,19 @@ struct kiln_queue {
     pthread_mutex_t lock;
 };
 
+/* What the reserve stage of the launch path took (pipeline.h), handed back
+ * to release. */
+typedef struct core_reservation {
+    quota_reservation quota;
+} core_reservation;
+
 struct kiln_buffer {
     uint32_t magic;
     kiln_device *dev;
     port_mem *mem;
     size_t bytes;
     uint32_t flags;
+    core_reservation reservation; /* its quota, held until release */
 };
 
 struct kiln_program {
@@ -93,6 +116,8 @@ struct kiln_kernel {
      * lowered by the function's own (registers, local memory). Asked once
      * here rather than on every launch. */
     size_t max_group;
+    /* Its launch counter in the audit log, found on first use. */
+    _Atomic(audit_slot *) audit_slot;
 };
 
 struct kiln_event {

@@ -34,6 +34,7 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
     dev->caps.has_int64_atomics = (caps & KILN_CAP_INT64_ATOMICS) != 0;
     dev->caps.has_subgroups = (caps & KILN_CAP_SUBGROUPS) != 0;
     atomic_store(&dev->health, (int)dev->info.health);
+    pthread_mutex_init(&dev->policy.lock, NULL);
     dev->magic = CORE_MAGIC_DEVICE;
     *out = dev;
     return KILN_OK;
@@ -42,6 +43,8 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
 void core_device_close(kiln_device *dev)
 {
     dev->ops->device_close(dev->port);
+    policy_release(dev->policy.current);
+    pthread_mutex_destroy(&dev->policy.lock);
     dev->magic = CORE_MAGIC_RELEASED;
     free(dev);
 }

@@ -144,13 +144,17 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
         shape.args = converted;
         shape.nargs = nargs;
         core_request req = { .action = CORE_ACTION_KERNEL_LAUNCH, .device = q->dev,
-                             .kernel_name = k->signature->name };
+                             .kernel_name = k->signature->name, .kernel = k,
+                             .priority = q->priority };
         core_reservation res;
         if ((st = pipeline_authorize(&req)) == KILN_OK &&
             (st = pipeline_reserve(&req, &res)) == KILN_OK) {
             st = launch_execute(q, k, &shape, event);
-            pipeline_record(&req, st);
-            pipeline_release(&req, &res);
+            /* The launch is queued and cannot be taken back: if it could not
+             * be counted the caller learns KILN_ERR_AUDIT (the log is failed
+             * and refuses what follows). */
+            st = pipeline_record(&req, st);
+            pipeline_release(&res);
         }
     }
     if (converted != stack_args)

@@ -1,12 +1,15 @@
 /* The stages every allocation, copy, build and launch passes through
  * (DESIGN.md section 3): authorize -> reserve -> schedule -> execute ->
- * record -> release. Governance (src/govern) is not configured in this
- * version, so for the local user authorize allows, reserve and release hold
- * nothing, schedule is the queue's own order and record keeps nothing; the
- * calls sit on the path now so that governance fills them in place. */
+ * record -> release. With no policy configured the context has no
+ * governance and each stage is one branch; otherwise they call the policy,
+ * the quota table and the audit log (governance_stages.c). The schedule
+ * stage is still the queue's own order. */
 #ifndef KILN_CORE_PIPELINE_H
 #define KILN_CORE_PIPELINE_H
 
+#include <string.h>
+
+#include "../govern/quota.h"
 #include "core_types.h"
 
 typedef enum core_action {
@@ -14,7 +17,8 @@ typedef enum core_action {
     CORE_ACTION_PROGRAM_BUILD,
     CORE_ACTION_BUFFER_ALLOC,
     CORE_ACTION_BUFFER_COPY,
-    CORE_ACTION_KERNEL_LAUNCH
+    CORE_ACTION_KERNEL_LAUNCH,
+    CORE_ACTION_QUEUE_PRIORITY
 } core_action;
 
 typedef struct core_request {
@@ -22,38 +26,50 @@ typedef struct core_request {
     kiln_device *device;
     uint64_t bytes;          /* allocation or copy size */
     const char *kernel_name; /* launches and builds */
+    kiln_kernel *kernel;     /* launches: holds the audit counter */
+    kiln_priority priority;  /* queue creation */
+    const char *rule;        /* set by authorize: the rule that allowed it */
 } core_request;
 
-/* What reserve took, handed back to release. */
-typedef struct core_reservation {
-    uint64_t bytes;
-    uint32_t launches;
-} core_reservation;
+kiln_status governance_authorize(core_request *req);
+kiln_status governance_reserve(const core_request *req, core_reservation *res);
+kiln_status governance_record(const core_request *req, kiln_status outcome);
 
-static inline kiln_status pipeline_authorize(const core_request *req)
+/* KILN_OK, or KILN_ERR_DENIED naming the rule (the denial is recorded). */
+static inline kiln_status pipeline_authorize(core_request *req)
 {
-    (void)req;
-    return KILN_OK;
+    if (!req->device->ctx->gov)
+        return KILN_OK;
+    return governance_authorize(req);
 }
 
+/* Reserves the request's quota; an empty reservation without governance. */
 static inline kiln_status pipeline_reserve(const core_request *req, core_reservation *res)
 {
-    (void)req;
-    res->bytes = 0;
-    res->launches = 0;
-    return KILN_OK;
+    /* Empty: all pipeline_release looks at (the rest is written only when
+     * governance reserves, keeping the ungoverned launch path short). */
+    res->quota.account_count = 0;
+    if (!req->device->ctx->gov)
+        return KILN_OK;
+    memset(res, 0, sizeof *res);
+    return governance_reserve(req, res);
 }
 
-static inline void pipeline_record(const core_request *req, kiln_status outcome)
+/* Records the outcome as the policy's audit settings say. Returns outcome,
+ * or KILN_ERR_AUDIT when it could not be recorded: the caller undoes what it
+ * can and returns that. */
+static inline kiln_status pipeline_record(const core_request *req, kiln_status outcome)
 {
-    (void)req;
-    (void)outcome;
+    if (!req->device->ctx->gov)
+        return outcome;
+    return governance_record(req, outcome);
 }
 
-static inline void pipeline_release(const core_request *req, core_reservation *res)
+/* Returns what reserve took (nothing for an empty reservation). */
+static inline void pipeline_release(core_reservation *res)
 {
-    (void)req;
-    (void)res;
+    if (res->quota.account_count)
+        quota_release(&res->quota);
 }
 
 #endif

@@ -195,13 +195,13 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
         return st;
     const char *defines = opts && opts->defines ? opts->defines : "";
     const char *name = opts && opts->source_name ? opts->source_name : PROGRAM_DEFAULT_NAME;
-    core_request req = { .action = CORE_ACTION_PROGRAM_BUILD, .device = dev };
+    core_request req = { .action = CORE_ACTION_PROGRAM_BUILD, .device = dev, .kernel_name = name };
     core_reservation res;
     if ((st = pipeline_authorize(&req)) != KILN_OK || (st = pipeline_reserve(&req, &res)) != KILN_OK)
         return st;
     kiln_program *prog = calloc(1, sizeof *prog);
     if (!prog) {
-        pipeline_release(&req, &res);
+        pipeline_release(&res);
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a program");
     }
     unsigned char key[CORE_CACHE_KEY_BYTES];
@@ -210,11 +210,13 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     prog->origin = KILN_BUILD_MEMORY_CACHE;
     if (!prog->module)
         st = program_build_module(dev, source, defines, name, key, &prog->module, &prog->origin);
-    pipeline_record(&req, st);
-    pipeline_release(&req, &res);
-    if (st != KILN_OK) {
+    kiln_status recorded = pipeline_record(&req, st);
+    pipeline_release(&res);
+    if (recorded != KILN_OK) {
+        if (prog->module)
+            core_module_release(prog->module); /* not recorded: not handed out */
         free(prog);
-        return st;
+        return recorded;
     }
     prog->dev = dev;
     prog->magic = CORE_MAGIC_PROGRAM;

@@ -5,6 +5,7 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "pipeline.h"
 
 KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out)
 {
@@ -15,6 +16,15 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
         return util_fail(KILN_ERR_INVALID_ARG, "priority %d is not a kiln_priority", (int)priority);
     kiln_status st = core_device_usable(dev);
     if (st != KILN_OK)
+        return st;
+    /* A queue is how work reaches a device: using the device is authorized
+     * here, and a priority above normal needs queue.priority as well. */
+    core_request use = { .action = CORE_ACTION_DEVICE_USE, .device = dev, .priority = priority };
+    if ((st = pipeline_authorize(&use)) != KILN_OK)
+        return st;
+    core_request raise = { .action = CORE_ACTION_QUEUE_PRIORITY, .device = dev,
+                           .priority = priority };
+    if (priority > KILN_PRIORITY_NORMAL && (st = pipeline_authorize(&raise)) != KILN_OK)
         return st;
     kiln_queue *q = calloc(1, sizeof *q);
     if (!q)

@@ -14,7 +14,7 @@ enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAILURE = 1, /* the work ran and failed (compile error, wrong result) */
     CLI_EXIT_USAGE = 2,   /* the command line was wrong */
-    CLI_EXIT_DENIED = 3   /* kiln policy explain: the policy denies the request */
+    CLI_EXIT_DENIED = 3   /* the policy denied it (kiln policy explain, or governed work) */
 };
 
 /* Each subcommand gets argv starting at its own name. */
@@ -53,6 +53,18 @@ void cli_report_status(const char *what, kiln_status status);
 /* Opens a context with default options and picks the device named by
  * selector (kiln_device_find), or the default device when selector is NULL.
  * Prints why and returns false on failure. */
+/* The governance options of demo and bench (--policy, --audit-log,
+ * --audit-key): they set KILN_POLICY, KILN_AUDIT_LOG and KILN_AUDIT_KEY for
+ * every context the command opens. */
+#define CLI_GOVERNANCE_OPTIONS                                                               \
+    { "policy", required_argument, NULL, 'P' }, { "audit-log", required_argument, NULL, 'L' }, \
+        { "audit-key", required_argument, NULL, 'K' }
+/* True if opt was one of them (and it is now in effect). */
+bool cli_governance_option(int opt, const char *arg);
+/* The exit status for a failed status: CLI_EXIT_DENIED for a refusal by
+ * governance (denied, over quota, not recordable), else CLI_EXIT_FAILURE. */
+int cli_exit_for(kiln_status status);
+
 bool cli_open_device(const char *selector, kiln_context **ctx, kiln_device **dev);
 
 /* Monotonic wall clock in nanoseconds. */

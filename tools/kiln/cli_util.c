@@ -98,6 +98,22 @@ void cli_report_status(const char *what, kiln_status status)
         fprintf(stderr, "%s%s", detail, detail[strlen(detail) - 1] == '\n' ? "" : "\n");
 }
 
+bool cli_governance_option(int opt, const char *arg)
+{
+    const char *variable = opt == 'P' ? "KILN_POLICY"
+                           : opt == 'L' ? "KILN_AUDIT_LOG"
+                           : opt == 'K' ? "KILN_AUDIT_KEY"
+                                        : NULL;
+    return variable && setenv(variable, arg, 1) == 0;
+}
+
+int cli_exit_for(kiln_status status)
+{
+    if (status == KILN_ERR_DENIED || status == KILN_ERR_QUOTA || status == KILN_ERR_AUDIT)
+        return CLI_EXIT_DENIED;
+    return CLI_EXIT_FAILURE;
+}
+
 bool cli_open_device(const char *selector, kiln_context **ctx, kiln_device **dev)
 {
     kiln_status st = kiln_context_create(ctx, NULL);

@@ -47,7 +47,8 @@ typedef struct bench_options {
 
 static void print_help(void)
 {
-    printf("usage: kiln bench [--suite cpu|gpu|pocl] [--device D] [--json] [--reps N] [--seed N]\n\n"
+    printf("usage: kiln bench [--suite cpu|gpu|pocl] [--device D] [--json] [--reps N] [--seed N]\n"
+           "                  [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
            "Runs the benchmark of the foundation issue. Kernel cases (saxpy 2^25,\n"
            "sum 2^25, 5-point stencil 4096^2, tiled SGEMM 1024^2) run on the kiln\n"
            "device and as hand-written OpenMP C (-O3 -march=native) with the same\n"
@@ -65,7 +66,10 @@ static void print_help(void)
            "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0)\n"
            "  --json          print the results as JSON\n"
            "  --reps N        timed runs per kernel case (default %d, SGEMM %d)\n"
-           "  --seed N        seed of the random inputs (default: from the clock)\n",
+           "  --seed N        seed of the random inputs (default: from the clock)\n"
+           "  --policy FILE, --audit-log LOG, --audit-key KEY\n"
+           "                  run under governance (docs/security.md); the same as\n"
+           "                  KILN_POLICY, KILN_AUDIT_LOG, KILN_AUDIT_KEY\n",
            KERNEL_REPS, SGEMM_REPS);
 }
 
@@ -282,6 +286,7 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
         { "reps", required_argument, NULL, 'r' },
         { "seed", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
+        CLI_GOVERNANCE_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -308,7 +313,9 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
             print_help();
             *rc = CLI_EXIT_OK;
             return false;
-        default: return false;
+        default:
+            if (!cli_governance_option(opt, optarg))
+                return false;
         }
     }
     if (optind < argc) {

@@ -21,7 +21,8 @@
 
 static void print_help(void)
 {
-    printf("usage: kiln demo [--device D] [--json] [--seed N]\n\n"
+    printf("usage: kiln demo [--device D] [--json] [--seed N] [--policy FILE]\n"
+           "                 [--audit-log LOG] [--audit-key KEY]\n\n"
            "Builds and runs the example kernels (saxpy, sum reduction, tiled matrix\n"
            "multiply with shared memory, histogram with atomics) on one device, checks\n"
            "each against a host reference on fresh random inputs, and prints ok/FAIL,\n"
@@ -30,7 +31,11 @@ static void print_help(void)
            "  -d, --device D  device selector: cpu, cuda:0, opencl:1 or an index\n"
            "                  from 'kiln devices' (default: the best device)\n"
            "  --json          print the results as JSON\n"
-           "  --seed N        seed of the random inputs (default: from the clock)\n",
+           "  --seed N        seed of the random inputs (default: from the clock)\n"
+           "  --policy FILE, --audit-log LOG, --audit-key KEY\n"
+           "                  run under governance (docs/security.md); the same as\n"
+           "                  KILN_POLICY, KILN_AUDIT_LOG, KILN_AUDIT_KEY; work the policy\n"
+           "                  refuses fails, naming the rule (exit 3 if it refuses the device)\n",
            DEMO_REPS, DEMO_WARMUP);
 }
 
@@ -68,6 +73,7 @@ int cmd_demo(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "seed", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
+        CLI_GOVERNANCE_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *selector = NULL;
@@ -80,7 +86,9 @@ int cmd_demo(int argc, char **argv)
         case 'j': json = true; break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'h': print_help(); return CLI_EXIT_OK;
-        default: return CLI_EXIT_USAGE;
+        default:
+            if (!cli_governance_option(opt, optarg))
+                return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -99,7 +107,7 @@ int cmd_demo(int argc, char **argv)
     if (st != KILN_OK) {
         cli_report_status("cannot use the device", st);
         kiln_context_destroy(ctx);
-        return CLI_EXIT_FAILURE;
+        return cli_exit_for(st);
     }
 
     cJSON *root = cJSON_CreateObject();

@@ -87,6 +87,29 @@ static void list_backends(kiln_context *ctx, cJSON *list, bool json)
     }
 }
 
+/* Who the work runs as, and under which policy (or none). */
+static void report_governance(kiln_context *ctx, cJSON *root, bool json)
+{
+    kiln_governance_info g;
+    if (kiln_context_get_governance(ctx, &g) != KILN_OK)
+        return;
+    if (json) {
+        cJSON *obj = cJSON_AddObjectToObject(root, "governance");
+        cJSON_AddBoolToObject(obj, "enabled", g.enabled != 0);
+        cJSON_AddStringToObject(obj, "principal", g.principal);
+        cJSON_AddStringToObject(obj, "policy", g.policy);
+        cJSON_AddStringToObject(obj, "policy_sha256", g.policy_sha256);
+        cJSON_AddStringToObject(obj, "audit_log", g.audit_log);
+        return;
+    }
+    if (!g.enabled)
+        printf("governance: off (no policy: KILN_POLICY is not set); work runs as the local "
+               "user '%s'\n", g.principal);
+    else
+        printf("governance: policy %s (sha256 %.16s...), principal '%s', audit log %s\n",
+               g.policy, g.policy_sha256, g.principal, g.audit_log[0] ? g.audit_log : "none");
+}
+
 int cmd_devices(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -157,6 +180,7 @@ int cmd_devices(int argc, char **argv)
     }
     if (json || verbose)
         list_backends(ctx, cJSON_AddArrayToObject(root, "backends"), json);
+    report_governance(ctx, root, json);
     if (json) {
         char *text = cJSON_Print(root);
         if (text)
