@@ -29,20 +29,19 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
         return st;
     kiln_buffer *buf = calloc(1, sizeof *buf);
     if (!buf)
-        return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a buffer handle");
+        st = util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a buffer handle");
     /* The buffer holds its quota until it is released. */
-    if ((st = pipeline_reserve(&req, &buf->reservation)) != KILN_OK) {
-        free(buf);
-        return st;
+    else if ((st = pipeline_reserve(&req, &buf->reservation)) == KILN_OK) {
+        st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
+        if (st == KILN_ERR_OUT_OF_MEMORY)
+            util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
     }
-    st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
-    if (st == KILN_ERR_OUT_OF_MEMORY)
-        util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
     kiln_status recorded = pipeline_record(&req, st);
-    if (recorded != KILN_OK && st == KILN_OK)
-        dev->ops->memory->free(dev->port, buf->mem); /* not recorded: not handed out */
     if (recorded != KILN_OK) {
-        pipeline_release(&buf->reservation);
+        if (st == KILN_OK)
+            dev->ops->memory->free(dev->port, buf->mem); /* not recorded: not handed out */
+        if (buf)
+            pipeline_release(&buf->reservation);
         free(buf);
         return recorded;
     }
@@ -100,11 +99,13 @@ static kiln_status buffer_transfer(kiln_queue *q, size_t bytes, buffer_transfer_
     core_request req = { .action = CORE_ACTION_BUFFER_COPY, .device = q->dev, .bytes = bytes };
     core_reservation res;
     kiln_status st;
-    if ((st = pipeline_authorize(&req)) != KILN_OK || (st = pipeline_reserve(&req, &res)) != KILN_OK)
+    if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
-    pthread_mutex_lock(&q->lock);
-    st = core_device_note(q->dev, fn(q, arg));
-    pthread_mutex_unlock(&q->lock);
+    if ((st = pipeline_reserve(&req, &res)) == KILN_OK) {
+        pthread_mutex_lock(&q->lock);
+        st = core_device_note(q->dev, fn(q, arg));
+        pthread_mutex_unlock(&q->lock);
+    }
     /* A copy cannot be undone: one that could not be recorded is reported
      * as KILN_ERR_AUDIT, and the failed log refuses everything after it. */
     st = pipeline_record(&req, st);

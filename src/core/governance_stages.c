@@ -98,13 +98,15 @@ kiln_status governance_authorize(core_request *req)
     policy *p = stage_decide(g, req->device, req, &d);
     kiln_status st = KILN_OK;
     if (d.allow) {
-        req->rule = d.rule;
         /* A failed log refuses everything: nothing runs unrecorded. */
-        if (g->audit && audit_log_failed(g->audit))
-            st = util_fail(KILN_ERR_AUDIT, "the audit log %.200s has failed: %s refused",
-                           g->audit_path, govern_action_name(stage_action(req->action)));
-        policy_release(p);
-        return st;
+        if (g->audit && audit_log_failed(g->audit)) {
+            policy_release(p);
+            return util_fail(KILN_ERR_AUDIT, "the audit log %.200s has failed: %s refused",
+                             g->audit_path, govern_action_name(stage_action(req->action)));
+        }
+        req->policy = p; /* record (or forget) drops it */
+        req->rule = d.rule;
+        return KILN_OK;
     }
     char decision[GOVERN_DECISION_TEXT];
     policy_decision_format(&d, decision, sizeof decision);
@@ -149,19 +151,20 @@ static kiln_status stage_count_launch(core_governance *g, const core_request *re
     return audit_summary_count(g->audit, slot, outcome);
 }
 
-kiln_status governance_record(const core_request *req, kiln_status outcome)
+kiln_status governance_record(core_request *req, kiln_status outcome)
 {
     core_governance *g = req->device->ctx->gov;
-    if (!g->audit)
+    policy *p = req->policy;
+    req->policy = NULL;
+    if (!g->audit) {
+        policy_release(p);
         return outcome;
+    }
     kiln_device *dev = req->device;
-    pthread_mutex_lock(&dev->policy.lock);
-    policy *p = policy_retain(dev->policy.current);
-    pthread_mutex_unlock(&dev->policy.lock);
     audit_mode mode = audit_mode_for(policy_audit_settings(p), stage_event(req->action), false);
     kiln_status st = KILN_OK;
     if (mode == AUDIT_MODE_RECORD)
-        st = stage_append(g, req, p, true, req->rule ? req->rule : "", "allowed", outcome);
+        st = stage_append(g, req, p, true, req->rule, "allowed", outcome);
     else if (mode == AUDIT_MODE_SUMMARY && req->kernel)
         st = stage_count_launch(g, req, outcome);
     else if (mode == AUDIT_MODE_SUMMARY) {

@@ -147,9 +147,9 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
                              .kernel_name = k->signature->name, .kernel = k,
                              .priority = q->priority };
         core_reservation res;
-        if ((st = pipeline_authorize(&req)) == KILN_OK &&
-            (st = pipeline_reserve(&req, &res)) == KILN_OK) {
-            st = launch_execute(q, k, &shape, event);
+        if ((st = pipeline_authorize(&req)) == KILN_OK) {
+            if ((st = pipeline_reserve(&req, &res)) == KILN_OK)
+                st = launch_execute(q, k, &shape, event);
             /* The launch is queued and cannot be taken back: if it could not
              * be counted the caller learns KILN_ERR_AUDIT (the log is failed
              * and refuses what follows). */

@@ -28,14 +28,20 @@ typedef struct core_request {
     const char *kernel_name; /* launches and builds */
     kiln_kernel *kernel;     /* launches: holds the audit counter */
     kiln_priority priority;  /* queue creation */
-    const char *rule;        /* set by authorize: the rule that allowed it */
+    /* Set by authorize when governed: the policy that allowed it (a
+     * reference, dropped by record or forget) and its deciding rule. */
+    policy *policy;
+    const char *rule;
 } core_request;
 
 kiln_status governance_authorize(core_request *req);
 kiln_status governance_reserve(const core_request *req, core_reservation *res);
-kiln_status governance_record(const core_request *req, kiln_status outcome);
+kiln_status governance_record(core_request *req, kiln_status outcome);
 
-/* KILN_OK, or KILN_ERR_DENIED naming the rule (the denial is recorded). */
+/* KILN_OK, or KILN_ERR_DENIED naming the rule (the denial is recorded).
+ * Once it allowed, every path ends in pipeline_record (whatever the work's
+ * outcome, refusals by a quota included) or, for what is not recorded,
+ * pipeline_forget. */
 static inline kiln_status pipeline_authorize(core_request *req)
 {
     if (!req->device->ctx->gov)
@@ -55,14 +61,21 @@ static inline kiln_status pipeline_reserve(const core_request *req, core_reserva
     return governance_reserve(req, res);
 }
 
-/* Records the outcome as the policy's audit settings say. Returns outcome,
- * or KILN_ERR_AUDIT when it could not be recorded: the caller undoes what it
- * can and returns that. */
-static inline kiln_status pipeline_record(const core_request *req, kiln_status outcome)
+/* Records the outcome as the policy's audit settings say (under the policy
+ * that allowed it). Returns outcome, or KILN_ERR_AUDIT when it could not be
+ * recorded: the caller undoes what it can and returns that. */
+static inline kiln_status pipeline_record(core_request *req, kiln_status outcome)
 {
-    if (!req->device->ctx->gov)
+    if (!req->policy)
         return outcome;
     return governance_record(req, outcome);
+}
+
+/* Ends an allowed request that is not recorded (using a device). */
+static inline void pipeline_forget(core_request *req)
+{
+    policy_release(req->policy);
+    req->policy = NULL;
 }
 
 /* Returns what reserve took (nothing for an empty reservation). */

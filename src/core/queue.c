@@ -22,10 +22,14 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
     core_request use = { .action = CORE_ACTION_DEVICE_USE, .device = dev, .priority = priority };
     if ((st = pipeline_authorize(&use)) != KILN_OK)
         return st;
+    pipeline_forget(&use);
     core_request raise = { .action = CORE_ACTION_QUEUE_PRIORITY, .device = dev,
                            .priority = priority };
-    if (priority > KILN_PRIORITY_NORMAL && (st = pipeline_authorize(&raise)) != KILN_OK)
-        return st;
+    if (priority > KILN_PRIORITY_NORMAL) {
+        if ((st = pipeline_authorize(&raise)) != KILN_OK)
+            return st;
+        pipeline_forget(&raise);
+    }
     kiln_queue *q = calloc(1, sizeof *q);
     if (!q)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a queue");

@@ -283,7 +283,7 @@ static void memory_quota_is_held_until_release(void **state)
              user);
     write_policy("", quotas);
     kiln_context *ctx;
-    assert_int_equal(open_context(policy_path, NULL, &ctx), KILN_OK);
+    assert_int_equal(open_context(policy_path, log_path, &ctx), KILN_OK);
     kiln_device *dev;
     assert_int_equal(kiln_device_find(ctx, "cpu", &dev), KILN_OK);
     kiln_buffer *a, *b, *c = NULL;
@@ -302,6 +302,9 @@ static void memory_quota_is_held_until_release(void **state)
     kiln_buffer_release(c);
     kiln_buffer_release(d);
     kiln_context_destroy(ctx);
+    /* A refusal by a quota is recorded like any other outcome. */
+    assert_int_equal(verify_log().verdict, AUDIT_VERIFY_OK);
+    assert_non_null(strstr(read_log(), "\"outcome\":\"KILN_ERR_QUOTA\""));
 }
 
 static void bad_configuration_fails_closed(void **state)
