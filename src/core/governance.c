@@ -98,14 +98,20 @@ static kiln_status governance_note(core_governance *g, const char *action, const
     return st;
 }
 
+/* A configured value: set and not empty. */
+static bool governance_given(const char *value)
+{
+    return value && value[0];
+}
+
 static kiln_status governance_open_audit(core_governance *g, const core_governance_config *c,
                                          const policy *p)
 {
-    if (!c->audit_log || !c->audit_log[0])
+    if (!governance_given(c->audit_log))
         return KILN_OK;
     snprintf(g->audit_path, sizeof g->audit_path, "%s", c->audit_log);
     audit_secret_key key;
-    bool have_key = c->audit_key && c->audit_key[0];
+    bool have_key = governance_given(c->audit_key);
     kiln_status st = have_key ? audit_key_load_secret(c->audit_key, &key) : KILN_OK;
     if (st != KILN_OK)
         return st;
@@ -119,12 +125,11 @@ static kiln_status governance_open_audit(core_governance *g, const core_governan
 
 static kiln_status governance_check_config(const core_governance_config *c)
 {
-    bool has_policy = c->policy && c->policy[0];
-    if (!has_policy && c->audit_log && c->audit_log[0])
+    if (!governance_given(c->policy) && governance_given(c->audit_log))
         return util_fail(KILN_ERR_POLICY, "an audit log (%.200s) is set but no policy "
                          "(kiln_context_options.policy or KILN_POLICY): governance needs both",
                          c->audit_log);
-    if (c->audit_key && c->audit_key[0] && !(c->audit_log && c->audit_log[0]))
+    if (governance_given(c->audit_key) && !governance_given(c->audit_log))
         return util_fail(KILN_ERR_AUDIT, "an audit key (%.200s) is set but no audit log "
                          "(kiln_context_options.audit_log or KILN_AUDIT_LOG)", c->audit_key);
     return KILN_OK;
@@ -134,7 +139,7 @@ kiln_status governance_open(const core_governance_config *config, core_governanc
 {
     *out = NULL;
     kiln_status st = governance_check_config(config);
-    if (st != KILN_OK || !config->policy || !config->policy[0])
+    if (st != KILN_OK || !governance_given(config->policy))
         return st;
     policy *p = NULL;
     if ((st = policy_load_file(config->policy, &p)) != KILN_OK)
