@@ -8,7 +8,8 @@
  * KILN_ERR_OUT_OF_HOST_MEMORY / KILN_ERR_OUT_OF_MEMORY and a detail, and
  * every block allocated during the run has been freed at its end.
  *
- * Sanitizers replace malloc themselves: under ASan or TSan the test skips. */
+ * The allocator is test-alloc-interpose.h's. Sanitizers replace malloc
+ * themselves: under ASan or TSan the test skips. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,35 +28,17 @@
 
 #include "util/fail.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SWEEP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SWEEP_SANITIZED 1
-#endif
-#endif
+/* More blocks than one run leaves allocated at any time. */
+#define ALLOC_TRACK_SLOTS (1u << 17)
+#include "test-alloc-interpose.h"
+#include "test-temp-dir.h"
 
-#ifdef SWEEP_SANITIZED
+#if !ALLOC_INTERPOSE_ACTIVE
 
-int main(void)
-{
-    return 77; /* the sanitizer owns malloc */
-}
+ALLOC_INTERPOSE_SKIPPED_MAIN
 
 #else
 
-/* glibc's allocator under its internal names. */
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void __libc_free(void *p);
-
-/* Blocks allocated while a run is armed, to find leaks: open addressing,
- * a freed slot keeps a tombstone. */
-#define TRACK_SLOTS (1u << 17)
-#define TOMBSTONE ((void *)1)
 /* No sequence makes this many allocations; reaching it is a test bug. */
 #define SWEEP_MAX_K 200000
 #define ELEMENTS 1000
@@ -63,113 +46,6 @@ void __libc_free(void *p);
 #define TOO_MANY_ARGS 40
 /* fail.c keeps details shorter than this inline, longer ones on the heap. */
 #define FAIL_INLINE_LIMIT 1024
-
-static void *tracked[TRACK_SLOTS];
-static size_t tracked_live;
-static int tracked_overflow;
-static pthread_mutex_t track_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static atomic_int armed;
-static atomic_long countdown; /* the allocation that reaches 0 fails */
-static atomic_int injected;
-
-static size_t slot_of(const void *p)
-{
-    uintptr_t h = (uintptr_t)p;
-    h ^= h >> 17;
-    h *= 0x9e3779b97f4a7c15ull;
-    return (size_t)(h >> 20) & (TRACK_SLOTS - 1);
-}
-
-static void track_add(void *p)
-{
-    pthread_mutex_lock(&track_lock);
-    size_t i = slot_of(p);
-    for (size_t probes = 0; probes < TRACK_SLOTS; probes++, i = (i + 1) & (TRACK_SLOTS - 1)) {
-        if (tracked[i] == NULL || tracked[i] == TOMBSTONE) {
-            tracked[i] = p;
-            tracked_live++;
-            pthread_mutex_unlock(&track_lock);
-            return;
-        }
-    }
-    tracked_overflow = 1;
-    pthread_mutex_unlock(&track_lock);
-}
-
-static void track_remove(void *p)
-{
-    pthread_mutex_lock(&track_lock);
-    size_t i = slot_of(p);
-    for (size_t probes = 0; probes < TRACK_SLOTS && tracked[i]; probes++,
-                i = (i + 1) & (TRACK_SLOTS - 1)) {
-        if (tracked[i] == p) {
-            tracked[i] = TOMBSTONE;
-            tracked_live--;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&track_lock);
-}
-
-static void track_reset(void)
-{
-    pthread_mutex_lock(&track_lock);
-    memset(tracked, 0, sizeof tracked);
-    tracked_live = 0;
-    tracked_overflow = 0;
-    pthread_mutex_unlock(&track_lock);
-}
-
-/* Whether this allocation is the one to fail. */
-static int inject(void)
-{
-    if (!atomic_load(&armed))
-        return 0;
-    if (atomic_fetch_sub(&countdown, 1) != 1)
-        return 0;
-    atomic_store(&injected, 1);
-    return 1;
-}
-
-static void *note(void *p)
-{
-    if (p && atomic_load(&armed))
-        track_add(p);
-    return p;
-}
-
-void *malloc(size_t n)
-{
-    return inject() ? NULL : note(__libc_malloc(n));
-}
-
-void *calloc(size_t n, size_t size)
-{
-    return inject() ? NULL : note(__libc_calloc(n, size));
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-    return inject() ? NULL : note(__libc_memalign(align, n));
-}
-
-void *realloc(void *p, size_t n)
-{
-    if (inject())
-        return NULL;
-    void *q = __libc_realloc(p, n);
-    if (q && p)
-        track_remove(p);
-    return note(q);
-}
-
-void free(void *p)
-{
-    if (p)
-        track_remove(p);
-    __libc_free(p);
-}
 
 static const char *source =
     "kernel void axpb(uint n, uint a, uint b, global const uint *x, global uint *y) {\n"
@@ -182,8 +58,6 @@ static const char *source =
 #define BAD_LINES 40
 
 static char bad_source[BAD_LINES * 48 + 64];
-static char cache_dir[64];
-
 static void make_bad_source(void)
 {
     size_t n = (size_t)snprintf(bad_source, sizeof bad_source, "kernel void k(global uint *o) {\n");
@@ -234,7 +108,7 @@ static int run_translations(outcome *o)
 /* The whole sequence; everything it made is released on every path. */
 static void run_sequence(outcome *o, const uint32_t *x, uint32_t a, uint32_t b)
 {
-    kiln_context_options opts = { .size = sizeof opts, .cache_dir = cache_dir,
+    kiln_context_options opts = { .size = sizeof opts, .cache_dir = test_temp_dir,
                                   .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
     kiln_context *ctx = NULL;
     kiln_device *cpu = NULL;
@@ -320,14 +194,15 @@ static void every_allocation_failure_is_clean(void **state)
     long k;
     int failures = 0, out_of_host = 0, out_of_device = 0;
     for (k = 1; k < SWEEP_MAX_K; k++) {
-        track_reset();
-        atomic_store(&injected, 0);
-        atomic_store(&countdown, k);
-        atomic_store(&armed, 1);
+        atomic_store(&alloc_injected, 0);
+        alloc_track(1);
+        alloc_fail_arm(k);
         run_sequence(&o, x, a, b);
-        atomic_store(&armed, 0);
-        size_t leaked = tracked_live;
-        int hit = atomic_load(&injected);
+        alloc_fail_disarm();
+        size_t leaked = alloc_track_live();
+        int overflow = alloc_track_overflowed();
+        alloc_track(0);
+        int hit = atomic_load(&alloc_injected);
         if (o.status == KILN_OK) {
             if (!o.results_ok) {
                 print_error("k=%ld: succeeded with wrong results\n", k);
@@ -343,7 +218,7 @@ static void every_allocation_failure_is_clean(void **state)
             out_of_host += o.status == KILN_ERR_OUT_OF_HOST_MEMORY;
             out_of_device += o.status == KILN_ERR_OUT_OF_MEMORY;
         }
-        if (leaked || tracked_overflow) {
+        if (leaked || overflow) {
             print_error("k=%ld (%s): %zu blocks allocated during the run were not freed\n", k,
                         o.status == KILN_OK ? "success" : o.step, leaked);
             failures++;
@@ -362,16 +237,7 @@ static void every_allocation_failure_is_clean(void **state)
 static int make_cache_dir(void **state)
 {
     (void)state;
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/kiln-alloc-sweep-XXXXXX");
-    return mkdtemp(cache_dir) ? 0 : -1;
-}
-
-static int remove_cache_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-alloc-sweep");
 }
 
 int main(void)
@@ -379,7 +245,7 @@ int main(void)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_allocation_failure_is_clean, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,30 +11,12 @@
 
 #include <kiln/kiln.h>
 
-typedef struct fixture {
-    kiln_context *ctx;
-    kiln_device *cpu;
-    kiln_queue *q;
-} fixture;
+#include "test-core-support.h"
 
+/* Every backend kiln finds, the CPU's device used. */
 static int open_cpu(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || kiln_context_create(&f->ctx, NULL) != KILN_OK ||
-        kiln_device_find(f->ctx, "cpu", &f->cpu) != KILN_OK ||
-        kiln_queue_create(f->cpu, KILN_PRIORITY_NORMAL, &f->q) != KILN_OK)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int close_cpu(void **state)
-{
-    fixture *f = *state;
-    kiln_queue_destroy(f->q);
-    kiln_context_destroy(f->ctx);
-    free(f);
-    return 0;
+    return core_test_open_cpu(state, NULL);
 }
 
 static void status_names_are_the_enum_names(void **state)
@@ -72,7 +54,7 @@ static void context_rejects_wrong_options_size(void **state)
 
 static void cpu_device_is_listed_and_described(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     assert_true(kiln_device_count(f->ctx) >= 1);
     kiln_device_info info;
     assert_int_equal(kiln_device_get_info(f->cpu, &info), KILN_OK);
@@ -95,7 +77,7 @@ static void cpu_device_is_listed_and_described(void **state)
 
 static void every_backend_is_reported_with_its_outcome(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     uint32_t n = kiln_backend_count(f->ctx);
     assert_true(n >= 1);
     int cpu_seen = 0;
@@ -141,7 +123,7 @@ static void context_opens_only_the_backends_asked_for(void **state)
 
 static void kiln_device_env_overrides_default(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_device *dev = NULL;
     setenv("KILN_DEVICE", "cpu", 1);
     assert_int_equal(kiln_device_default(f->ctx, &dev), KILN_OK);
@@ -155,7 +137,7 @@ static void kiln_device_env_overrides_default(void **state)
 
 static void buffer_sizes_are_checked(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_buffer *b = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 0, 0, &b), KILN_ERR_INVALID_SIZE);
     assert_null(b);
@@ -166,7 +148,7 @@ static void buffer_sizes_are_checked(void **state)
 
 static void buffer_round_trip_and_bounds(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     enum { N = 4099 };
     unsigned char src[N], dst[N];
     for (int i = 0; i < N; i++)
@@ -196,7 +178,7 @@ static void buffer_round_trip_and_bounds(void **state)
 
 static void released_handles_are_refused(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_buffer *b = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 16, 0, &b), KILN_OK);
     kiln_buffer_release(b);
@@ -211,7 +193,7 @@ static void released_handles_are_refused(void **state)
 
 static void queue_rejects_unknown_priority(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_queue *q = NULL;
     assert_int_equal(kiln_queue_create(f->cpu, (kiln_priority)9, &q), KILN_ERR_INVALID_ARG);
     assert_null(q);
@@ -227,14 +209,14 @@ int main(void)
         cmocka_unit_test(destroy_functions_accept_null),
         cmocka_unit_test(context_rejects_wrong_options_size),
         cmocka_unit_test(context_opens_only_the_backends_asked_for),
-        cmocka_unit_test_setup_teardown(cpu_device_is_listed_and_described, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(kiln_device_env_overrides_default, open_cpu, close_cpu),
+        cmocka_unit_test_setup_teardown(cpu_device_is_listed_and_described, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(kiln_device_env_overrides_default, open_cpu, core_test_close_cpu),
         cmocka_unit_test_setup_teardown(every_backend_is_reported_with_its_outcome, open_cpu,
-                                        close_cpu),
-        cmocka_unit_test_setup_teardown(buffer_sizes_are_checked, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(buffer_round_trip_and_bounds, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(released_handles_are_refused, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(queue_rejects_unknown_priority, open_cpu, close_cpu),
+                                        core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(buffer_sizes_are_checked, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(buffer_round_trip_and_bounds, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(released_handles_are_refused, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(queue_rejects_unknown_priority, open_cpu, core_test_close_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <kiln/kiln.h>
 
 #include "core/cache.h"
+#include "test-temp-dir.h"
 
 /* cache.c's entry layout: magic, format version, reserved, payload size,
  * checksum (BLAKE2b of key then payload), payload. */
@@ -31,28 +32,17 @@ typedef struct entry_header {
 
 #define GARBAGE_BYTES 512
 
-static char cache_dir[64];
-
 static int make_cache_dir(void **state)
 {
     (void)state;
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/kiln-build-test-XXXXXX");
-    return mkdtemp(cache_dir) ? 0 : -1;
-}
-
-static int remove_cache_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-build-test");
 }
 
 /* Builds source on the CPU of a fresh context with the given flags and
  * checks the result runs: o[i] = i * factor. */
 static kiln_build_origin build_and_run(const char *source, uint32_t factor, uint32_t flags)
 {
-    kiln_context_options opts = { .size = sizeof opts, .flags = flags, .cache_dir = cache_dir,
+    kiln_context_options opts = { .size = sizeof opts, .flags = flags, .cache_dir = test_temp_dir,
                                   .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
     kiln_context *ctx = NULL;
     kiln_device *cpu = NULL;
@@ -90,16 +80,16 @@ static void fill_source(char *buf, size_t n, uint32_t factor)
              factor);
 }
 
-/* The path of the one entry in cache_dir. */
+/* The path of the one entry in test_temp_dir. */
 static void only_entry(char *path, size_t n)
 {
-    DIR *d = opendir(cache_dir);
+    DIR *d = opendir(test_temp_dir);
     assert_non_null(d);
     struct dirent *e;
     int found = 0;
     while ((e = readdir(d)))
         if (strstr(e->d_name, ".bin")) {
-            int w = snprintf(path, n, "%s/%s", cache_dir, e->d_name);
+            int w = snprintf(path, n, "%s/%s", test_temp_dir, e->d_name);
             assert_true(w > 0 && (size_t)w < n);
             found++;
         }
@@ -159,7 +149,7 @@ static void no_cache_compiles_every_time(void **state)
     char source[160];
     fill_source(source, sizeof source, factor);
     kiln_context_options opts = { .size = sizeof opts, .flags = KILN_CONTEXT_NO_CACHE,
-                                  .cache_dir = cache_dir,
+                                  .cache_dir = test_temp_dir,
                                   .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
     kiln_context *ctx = NULL;
     kiln_device *cpu = NULL;
@@ -172,7 +162,7 @@ static void no_cache_compiles_every_time(void **state)
         kiln_program_release(prog);
     }
     kiln_context_destroy(ctx);
-    DIR *d = opendir(cache_dir);
+    DIR *d = opendir(test_temp_dir);
     assert_non_null(d);
     struct dirent *e;
     while ((e = readdir(d)))
@@ -228,9 +218,9 @@ int main(void)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(entry_that_does_not_load_is_rebuilt, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(no_cache_compiles_every_time, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test(malformed_build_requests_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/cache.h"
+#include "test-temp-dir.h"
 
 /* Longer than cache.c's path buffers (CACHE_PATH_MAX, 4096). */
 #define OVERLONG_PATH 5000
@@ -27,21 +28,10 @@
 #define SMALL_FILE_LIMIT 16
 #define PAYLOAD_BYTES 4096
 
-static char test_dir[256];
-
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(test_dir, sizeof test_dir, "/tmp/kiln-cache-paths-XXXXXX");
-    return mkdtemp(test_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-cache-paths");
 }
 
 static int warnings_seen;
@@ -88,7 +78,7 @@ static void unusable_directories_give_memory_only(void **state)
 
     /* Two levels below a regular file: the first mkdir already fails. */
     char file[300], below[340];
-    snprintf(file, sizeof file, "%s/plain-file", test_dir);
+    snprintf(file, sizeof file, "%s/plain-file", test_temp_dir);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
     fclose(f);
@@ -105,7 +95,7 @@ static void directory_too_deep_for_its_entries(void **state)
 {
     (void)state;
     char path[4200];
-    size_t n = (size_t)snprintf(path, sizeof path, "%s", test_dir);
+    size_t n = (size_t)snprintf(path, sizeof path, "%s", test_temp_dir);
     char component[DEEP_COMPONENT + 2];
     memset(component + 1, 'd', DEEP_COMPONENT);
     component[0] = '/';
@@ -148,7 +138,7 @@ static void failed_writes_leave_nothing_behind(void **state)
 {
     (void)state;
     char dir[300];
-    snprintf(dir, sizeof dir, "%s/entries", test_dir);
+    snprintf(dir, sizeof dir, "%s/entries", test_temp_dir);
     core_cache *c = NULL;
     assert_int_equal(cache_create(dir, 1, keep_warning, NULL, &c), KILN_OK);
     assert_string_equal(cache_directory(c), dir);
@@ -223,9 +213,11 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(unusable_directories_give_memory_only, setup_dir,
-                                        remove_dir),
-        cmocka_unit_test_setup_teardown(directory_too_deep_for_its_entries, setup_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(failed_writes_leave_nothing_behind, setup_dir, remove_dir),
+                                        test_temp_dir_remove),
+        cmocka_unit_test_setup_teardown(directory_too_deep_for_its_entries, setup_dir,
+                                        test_temp_dir_remove),
+        cmocka_unit_test_setup_teardown(failed_writes_leave_nothing_behind, setup_dir,
+                                        test_temp_dir_remove),
         cmocka_unit_test(cache_without_memory_level_keeps_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,22 +14,12 @@
 #include <unistd.h>
 
 #include "core/cache.h"
-
-static char test_dir[256];
+#include "test-temp-dir.h"
 
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(test_dir, sizeof test_dir, "/tmp/kiln-cache-test-XXXXXX");
-    return mkdtemp(test_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", test_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-cache-test");
 }
 
 static void random_key(unsigned char key[CORE_CACHE_KEY_BYTES])
@@ -41,14 +31,14 @@ static void entry_path(const unsigned char *key, char *path, size_t n)
 {
     char hex[CORE_CACHE_KEY_BYTES * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, key, CORE_CACHE_KEY_BYTES);
-    snprintf(path, n, "%s/%s.bin", test_dir, hex);
+    snprintf(path, n, "%s/%s.bin", test_temp_dir, hex);
 }
 
 static void disk_entry_round_trips(void **state)
 {
     (void)state;
     core_cache *c = NULL;
-    assert_int_equal(cache_create(test_dir, 1, NULL, NULL, &c), KILN_OK);
+    assert_int_equal(cache_create(test_temp_dir, 1, NULL, NULL, &c), KILN_OK);
     assert_non_null(cache_directory(c));
     unsigned char key[CORE_CACHE_KEY_BYTES];
     random_key(key);
@@ -69,7 +59,7 @@ static void corrupt_entry_is_removed_not_loaded(void **state)
 {
     (void)state;
     core_cache *c = NULL;
-    assert_int_equal(cache_create(test_dir, 1, NULL, NULL, &c), KILN_OK);
+    assert_int_equal(cache_create(test_temp_dir, 1, NULL, NULL, &c), KILN_OK);
     unsigned char key[CORE_CACHE_KEY_BYTES];
     random_key(key);
     unsigned char payload[1000];
@@ -97,7 +87,7 @@ static void truncated_and_renamed_entries_are_rejected(void **state)
 {
     (void)state;
     core_cache *c = NULL;
-    assert_int_equal(cache_create(test_dir, 1, NULL, NULL, &c), KILN_OK);
+    assert_int_equal(cache_create(test_temp_dir, 1, NULL, NULL, &c), KILN_OK);
     unsigned char key[CORE_CACHE_KEY_BYTES], other[CORE_CACHE_KEY_BYTES];
     random_key(key);
     random_key(other);
@@ -132,7 +122,7 @@ static void unwritable_dir_gives_memory_only_and_one_warning(void **state)
     (void)state;
     /* A path below a regular file cannot be created, even by root. */
     char file[300], dir[320];
-    snprintf(file, sizeof file, "%s/plain-file", test_dir);
+    snprintf(file, sizeof file, "%s/plain-file", test_temp_dir);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
     fclose(f);
@@ -156,12 +146,13 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(disk_entry_round_trips, setup_dir, remove_dir),
-        cmocka_unit_test_setup_teardown(corrupt_entry_is_removed_not_loaded, setup_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(disk_entry_round_trips, setup_dir, test_temp_dir_remove),
+        cmocka_unit_test_setup_teardown(corrupt_entry_is_removed_not_loaded, setup_dir,
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(truncated_and_renamed_entries_are_rejected, setup_dir,
-                                        remove_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(unwritable_dir_gives_memory_only_and_one_warning, setup_dir,
-                                        remove_dir),
+                                        test_temp_dir_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

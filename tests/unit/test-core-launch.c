@@ -17,38 +17,19 @@
 #include <kiln/kiln.h>
 
 #include "core/core_types.h"
+#include "test-core-support.h"
 
 /* More parameters than launch.c converts on the stack (LAUNCH_STACK_ARGS). */
 #define MANY_PARAMS 40
 /* A work-group limit below every default kiln picks (256 items). */
 #define SMALL_GROUP_LIMIT 6u
 
-typedef struct fixture {
-    kiln_context *ctx;
-    kiln_device *cpu;
-    kiln_queue *q;
-} fixture;
-
+/* A CPU-only context. */
 static int open_cpu(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
     kiln_context_options opts = { .size = sizeof opts,
                                   .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU) };
-    if (!f || kiln_context_create(&f->ctx, &opts) != KILN_OK ||
-        kiln_device_find(f->ctx, "cpu", &f->cpu) != KILN_OK ||
-        kiln_queue_create(f->cpu, KILN_PRIORITY_NORMAL, &f->q) != KILN_OK)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int close_cpu(void **state)
-{
-    fixture *f = *state;
-    kiln_queue_destroy(f->q);
-    kiln_context_destroy(f->ctx);
-    free(f);
-    return 0;
+    return core_test_open_cpu(state, &opts);
 }
 
 static kiln_kernel *build_kernel(kiln_device *dev, const char *source, const char *name)
@@ -70,7 +51,7 @@ static const char *by_value_source =
 
 static void doubles_and_vectors_pass_by_value(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_kernel *k = build_kernel(f->cpu, by_value_source, "by_value");
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 5 * sizeof(double), 0, &o), KILN_OK);
@@ -119,7 +100,7 @@ static void doubles_and_vectors_pass_by_value(void **state)
 /* Each argument kind passed where a float is declared: the detail names it. */
 static void every_wrong_kind_is_named(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_kernel *k = build_kernel(
         f->cpu, "kernel void one(float x, global float *o) { o[global_id(0)] = x; }\n", "one");
     kiln_buffer *o = NULL;
@@ -162,7 +143,7 @@ static void every_wrong_kind_is_named(void **state)
 /* MANY_PARAMS uint parameters summed into o[0]. */
 static void many_arguments_go_through_the_heap(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     char source[4096];
     size_t n = (size_t)snprintf(source, sizeof source, "kernel void many(global uint *o");
     for (int i = 0; i < MANY_PARAMS; i++)
@@ -206,7 +187,7 @@ static const char *coords_source =
  * until it fits, and every item still runs exactly once. */
 static void chosen_groups_fit_a_small_device_limit(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     f->cpu->info.max_work_group_size = SMALL_GROUP_LIMIT; /* a device with a tiny limit */
     kiln_kernel *k = build_kernel(f->cpu, coords_source, "coords");
     for (uint32_t dims = 1; dims <= 3; dims++) {
@@ -239,7 +220,7 @@ static void chosen_groups_fit_a_small_device_limit(void **state)
 
 static void ranges_are_checked(void **state)
 {
-    fixture *f = *state;
+    core_test_fixture *f = *state;
     kiln_kernel *k = build_kernel(f->cpu, coords_source, "coords");
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 16, 0, &o), KILN_OK);
@@ -265,12 +246,12 @@ int main(void)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(doubles_and_vectors_pass_by_value, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(every_wrong_kind_is_named, open_cpu, close_cpu),
-        cmocka_unit_test_setup_teardown(many_arguments_go_through_the_heap, open_cpu, close_cpu),
+        cmocka_unit_test_setup_teardown(doubles_and_vectors_pass_by_value, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(every_wrong_kind_is_named, open_cpu, core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(many_arguments_go_through_the_heap, open_cpu, core_test_close_cpu),
         cmocka_unit_test_setup_teardown(chosen_groups_fit_a_small_device_limit, open_cpu,
-                                        close_cpu),
-        cmocka_unit_test_setup_teardown(ranges_are_checked, open_cpu, close_cpu),
+                                        core_test_close_cpu),
+        cmocka_unit_test_setup_teardown(ranges_are_checked, open_cpu, core_test_close_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,13 +16,14 @@
 
 #include <kiln/kiln.h>
 
+#include "test-temp-dir.h"
+
 static const char *saxpy_source =
     "kernel void saxpy(uint n, float a, global const float *x, global float *y) {\n"
     "    uint i = global_id(0);\n"
     "    if (i < n) y[i] = a * x[i] + y[i];\n"
     "}\n";
 
-static char cache_dir[256];
 static int warnings;
 
 static void count_warnings(kiln_log_level level, const char *message, void *user)
@@ -51,16 +52,7 @@ static kiln_device *cpu_of(kiln_context *ctx)
 static int make_cache_dir(void **state)
 {
     (void)state;
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/kiln-program-test-XXXXXX");
-    return mkdtemp(cache_dir) ? 0 : -1;
-}
-
-static int remove_cache_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-program-test");
 }
 
 static kiln_build_origin build_origin(kiln_device *dev, const char *source)
@@ -84,11 +76,11 @@ static void cache_origins_compiled_memory_disk(void **state)
     (void)state;
     char source[256];
     unique_source(source, sizeof source);
-    kiln_context *ctx = open_context(cache_dir);
+    kiln_context *ctx = open_context(test_temp_dir);
     assert_int_equal(build_origin(cpu_of(ctx), source), KILN_BUILD_COMPILED);
     assert_int_equal(build_origin(cpu_of(ctx), source), KILN_BUILD_MEMORY_CACHE);
     kiln_context_destroy(ctx);
-    ctx = open_context(cache_dir);
+    ctx = open_context(test_temp_dir);
     assert_int_equal(build_origin(cpu_of(ctx), source), KILN_BUILD_DISK_CACHE);
     kiln_context_destroy(ctx);
 }
@@ -98,11 +90,11 @@ static void corrupt_disk_entry_is_rebuilt(void **state)
     (void)state;
     char source[256];
     unique_source(source, sizeof source);
-    kiln_context *ctx = open_context(cache_dir);
+    kiln_context *ctx = open_context(test_temp_dir);
     assert_int_equal(build_origin(cpu_of(ctx), source), KILN_BUILD_COMPILED);
     kiln_context_destroy(ctx);
     /* Overwrite the middle of every entry with garbage. */
-    DIR *d = opendir(cache_dir);
+    DIR *d = opendir(test_temp_dir);
     assert_non_null(d);
     struct dirent *e;
     int corrupted = 0;
@@ -110,7 +102,7 @@ static void corrupt_disk_entry_is_rebuilt(void **state)
         if (!strstr(e->d_name, ".bin"))
             continue;
         char path[600];
-        snprintf(path, sizeof path, "%s/%s", cache_dir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", test_temp_dir, e->d_name);
         FILE *f = fopen(path, "r+b");
         assert_non_null(f);
         fseek(f, 200, SEEK_SET);
@@ -120,7 +112,7 @@ static void corrupt_disk_entry_is_rebuilt(void **state)
     }
     closedir(d);
     assert_true(corrupted >= 1);
-    ctx = open_context(cache_dir);
+    ctx = open_context(test_temp_dir);
     assert_int_equal(build_origin(cpu_of(ctx), source), KILN_BUILD_COMPILED);
     kiln_context_destroy(ctx);
 }
@@ -129,7 +121,7 @@ static void unwritable_cache_dir_warns_once_and_still_builds(void **state)
 {
     (void)state;
     char file[300], dir[320];
-    snprintf(file, sizeof file, "%s/not-a-dir", cache_dir);
+    snprintf(file, sizeof file, "%s/not-a-dir", test_temp_dir);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
     fclose(f);
@@ -148,7 +140,7 @@ static void unwritable_cache_dir_warns_once_and_still_builds(void **state)
 static void syntax_error_names_line_and_column(void **state)
 {
     (void)state;
-    kiln_context *ctx = open_context(cache_dir);
+    kiln_context *ctx = open_context(test_temp_dir);
     kiln_build_options opts = { .size = sizeof opts, .source_name = "broken.kc" };
     kiln_program *prog = NULL;
     const char *bad = "kernel void k(global float *y) {\n    y[0] = 1.0f +;\n}\n";
@@ -179,7 +171,7 @@ static void missing_compiler_names_kiln_cc(void **state)
 static void launch_checks_arguments_against_the_signature(void **state)
 {
     (void)state;
-    kiln_context *ctx = open_context(cache_dir);
+    kiln_context *ctx = open_context(test_temp_dir);
     kiln_device *dev = cpu_of(ctx);
     kiln_queue *q = NULL;
     kiln_program *prog = NULL;
@@ -226,7 +218,7 @@ static void launch_checks_arguments_against_the_signature(void **state)
 static void oversized_work_group_memory_is_refused_at_build(void **state)
 {
     (void)state;
-    kiln_context *ctx = open_context(cache_dir);
+    kiln_context *ctx = open_context(test_temp_dir);
     kiln_program *prog = NULL;
     /* 1024 floats live across the barrier in each of up to 1024 items: 4 MiB. */
     const char *private_across_barrier =
@@ -257,19 +249,19 @@ int main(void)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(cache_origins_compiled_memory_disk, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(corrupt_disk_entry_is_rebuilt, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(unwritable_cache_dir_warns_once_and_still_builds,
-                                        make_cache_dir, remove_cache_dir),
+                                        make_cache_dir, test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(syntax_error_names_line_and_column, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(missing_compiler_names_kiln_cc, make_cache_dir,
-                                        remove_cache_dir),
+                                        test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(launch_checks_arguments_against_the_signature,
-                                        make_cache_dir, remove_cache_dir),
+                                        make_cache_dir, test_temp_dir_remove),
         cmocka_unit_test_setup_teardown(oversized_work_group_memory_is_refused_at_build,
-                                        make_cache_dir, remove_cache_dir),
+                                        make_cache_dir, test_temp_dir_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,6 @@
  * small-stack caller that must wait while another launch holds the workers. */
 #include "test-cpu-support.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -21,47 +20,6 @@
 #define EDGE_SMALL_STACK (256 * 1024)
 /* How long the gate kernel is held once the small-stack launch has started. */
 #define EDGE_GATE_HOLD_NS 30000000L
-
-static size_t thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-/* The thread count once it settles at want: a joined thread can linger in
- * /proc for a moment after pthread_join returns (it is reaped just after
- * it wakes the joiner). Gives up after THREAD_SETTLE_POLLS polls. */
-#define THREAD_SETTLE_POLLS 2000
-#define THREAD_SETTLE_NS 1000000L
-
-static size_t settled_thread_count(size_t want)
-{
-    size_t n = thread_count();
-    for (int i = 0; i < THREAD_SETTLE_POLLS && n != want; i++) {
-        struct timespec pause = {0, THREAD_SETTLE_NS};
-        nanosleep(&pause, NULL);
-        n = thread_count();
-    }
-    return n;
-}
-
-/* The thread count once two looks THREAD_SETTLE_NS apart agree: threads an
- * earlier test joined are gone then. */
-static size_t quiet_thread_count(void)
-{
-    for (;;) {
-        size_t n = thread_count();
-        struct timespec pause = {0, THREAD_SETTLE_NS};
-        nanosleep(&pause, NULL);
-        if (thread_count() == n)
-            return n;
-    }
-}
 
 static uint32_t compute_units_with(const char *threads)
 {
@@ -115,7 +73,7 @@ static void cpu_destroy_functions_accept_null(void **state)
 
 static void cpu_backend_closed_with_its_device_open_stops_the_workers(void **state)
 {
-    size_t before = quiet_thread_count();
+    size_t before = cpu_test_quiet_thread_count();
     setenv("KILN_CPU_THREADS", "3", 1);
     char reason[256] = "";
     port_backend *b = NULL;
@@ -123,9 +81,9 @@ static void cpu_backend_closed_with_its_device_open_stops_the_workers(void **sta
     CPU_TEST_ASSERT_OK(cpu_backend_ops.open(&b, reason, sizeof reason));
     CPU_TEST_ASSERT_OK(cpu_backend_ops.device_open(b, 0, &dev));
     unsetenv("KILN_CPU_THREADS");
-    assert_int_equal(settled_thread_count(before + 2), before + 2);
+    assert_int_equal(cpu_test_settled_thread_count(before + 2), before + 2);
     cpu_backend_ops.close(b); /* no device_close: the caller's leak, freed anyway */
-    assert_int_equal(settled_thread_count(before), before);
+    assert_int_equal(cpu_test_settled_thread_count(before), before);
 }
 
 static void cpu_launches_without_what_they_need_are_refused(void **state)

@@ -8,7 +8,6 @@
 
 #if CPU_INTERPOSE_ACTIVE
 
-#include <dirent.h>
 #include <limits.h>
 #include <sys/utsname.h>
 
@@ -16,59 +15,6 @@
  * this without completing is a failure. */
 #define SWEEP_LIMIT 64
 #define FAULT_ITEMS 512
-
-/* The live threads of this process. */
-static size_t thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-/* The thread count once it settles at want: a joined thread can linger in
- * /proc for a moment after pthread_join returns (it is reaped just after
- * it wakes the joiner). Gives up after THREAD_SETTLE_POLLS polls. */
-#define THREAD_SETTLE_POLLS 2000
-#define THREAD_SETTLE_NS 1000000L
-
-static size_t settled_thread_count(size_t want)
-{
-    size_t n = thread_count();
-    for (int i = 0; i < THREAD_SETTLE_POLLS && n != want; i++) {
-        struct timespec pause = {0, THREAD_SETTLE_NS};
-        nanosleep(&pause, NULL);
-        n = thread_count();
-    }
-    return n;
-}
-
-/* The thread count once two looks THREAD_SETTLE_NS apart agree: threads an
- * earlier test joined are gone then. */
-static size_t quiet_thread_count(void)
-{
-    for (;;) {
-        size_t n = thread_count();
-        struct timespec pause = {0, THREAD_SETTLE_NS};
-        nanosleep(&pause, NULL);
-        if (thread_count() == n)
-            return n;
-    }
-}
-
-static size_t count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 /* Whether detail holds one of the texts in wanted (NULL-terminated); marks
  * the one found in seen. */
@@ -94,7 +40,7 @@ static void cpu_open_and_device_open_fail_cleanly_at_every_allocation(void **sta
     cpu_fault_reset();
     char reason[256] = "";
     port_backend *b = NULL;
-    atomic_store(&cpu_fault.alloc_countdown, 1);
+    alloc_fail_arm(1);
     assert_int_equal(cpu_backend_ops.open(&b, reason, sizeof reason),
                      KILN_ERR_OUT_OF_HOST_MEMORY);
     assert_non_null(strstr(util_last_error(), "cpu: no memory for the backend"));
@@ -105,23 +51,23 @@ static void cpu_open_and_device_open_fail_cleanly_at_every_allocation(void **sta
                                          "no memory for the thread pool", NULL};
     int seen[2] = {0};
     setenv("KILN_CPU_THREADS", "3", 1);
-    size_t threads_before = quiet_thread_count();
+    size_t threads_before = cpu_test_quiet_thread_count();
     for (int k = 1;; k++) {
         assert_true(k < SWEEP_LIMIT);
-        int injected = atomic_load(&cpu_fault.injected);
-        cpu_track(1);
-        atomic_store(&cpu_fault.alloc_countdown, k);
+        int injected = cpu_fault_injected();
+        alloc_track(1);
+        alloc_fail_arm(k);
         port_device *dev = NULL;
         kiln_status st = cpu_backend_ops.device_open(b, 0, &dev);
-        atomic_store(&cpu_fault.alloc_countdown, 0);
-        size_t leaked = cpu_track_live();
-        cpu_track(0);
-        if (atomic_load(&cpu_fault.injected) == injected) {
+        alloc_fail_disarm();
+        size_t leaked = alloc_track_live();
+        alloc_track(0);
+        if (cpu_fault_injected() == injected) {
             CPU_TEST_ASSERT_OK(st);
             kiln_device_info info;
             CPU_TEST_ASSERT_OK(cpu_backend_ops.device_info(dev, &info));
             assert_int_equal(info.compute_units, 3);
-            assert_int_equal(settled_thread_count(threads_before + 2), threads_before + 2);
+            assert_int_equal(cpu_test_settled_thread_count(threads_before + 2), threads_before + 2);
             cpu_backend_ops.device_close(dev);
             break;
         }
@@ -129,11 +75,11 @@ static void cpu_open_and_device_open_fail_cleanly_at_every_allocation(void **sta
         if (!detail_is_one_of(util_last_error(), wanted, seen))
             fail_msg("allocation %d: unexpected detail '%s'", k, util_last_error());
         assert_int_equal(leaked, 0);
-        assert_int_equal(settled_thread_count(threads_before), threads_before);
+        assert_int_equal(cpu_test_settled_thread_count(threads_before), threads_before);
     }
     unsetenv("KILN_CPU_THREADS");
     assert_all_seen(wanted, seen);
-    assert_int_equal(settled_thread_count(threads_before), threads_before);
+    assert_int_equal(cpu_test_settled_thread_count(threads_before), threads_before);
     cpu_backend_ops.close(b);
 }
 
@@ -144,20 +90,20 @@ static void cpu_worker_threads_that_cannot_start_fail_device_open(void **state)
     char reason[256] = "";
     port_backend *b = NULL;
     CPU_TEST_ASSERT_OK(cpu_backend_ops.open(&b, reason, sizeof reason));
-    size_t threads_before = quiet_thread_count();
+    size_t threads_before = cpu_test_quiet_thread_count();
     port_device *dev = NULL;
     /* The second of three workers does not start: the first is stopped. */
     atomic_store(&cpu_fault.thread_countdown, 2);
     assert_int_equal(cpu_backend_ops.device_open(b, 0, &dev), KILN_ERR_OUT_OF_HOST_MEMORY);
     assert_non_null(strstr(util_last_error(), "started only 1 of 3 worker threads"));
-    assert_int_equal(settled_thread_count(threads_before), threads_before);
+    assert_int_equal(cpu_test_settled_thread_count(threads_before), threads_before);
     atomic_store(&cpu_fault.attr_init_fails, 1);
     assert_int_equal(cpu_backend_ops.device_open(b, 0, &dev), KILN_ERR_OUT_OF_HOST_MEMORY);
     assert_non_null(strstr(util_last_error(), "cannot set up worker threads"));
-    assert_int_equal(settled_thread_count(threads_before), threads_before);
+    assert_int_equal(cpu_test_settled_thread_count(threads_before), threads_before);
     /* With the faults gone the device opens with its three workers. */
     CPU_TEST_ASSERT_OK(cpu_backend_ops.device_open(b, 0, &dev));
-    assert_int_equal(settled_thread_count(threads_before + 3), threads_before + 3);
+    assert_int_equal(cpu_test_settled_thread_count(threads_before + 3), threads_before + 3);
     cpu_backend_ops.device_close(dev);
     cpu_backend_ops.close(b);
     unsetenv("KILN_CPU_THREADS");
@@ -175,14 +121,14 @@ static void sweep(cpu_test_env *env, sweep_op op, void *ctx, kiln_status status,
     int seen[8] = {0};
     for (int k = 1;; k++) {
         assert_true(k < SWEEP_LIMIT);
-        int injected = atomic_load(&cpu_fault.injected);
-        cpu_track(1);
-        atomic_store(&cpu_fault.alloc_countdown, k);
+        int injected = cpu_fault_injected();
+        alloc_track(1);
+        alloc_fail_arm(k);
         kiln_status st = op(env, ctx);
-        atomic_store(&cpu_fault.alloc_countdown, 0);
-        size_t leaked = cpu_track_live();
-        cpu_track(0);
-        if (atomic_load(&cpu_fault.injected) == injected) {
+        alloc_fail_disarm();
+        size_t leaked = alloc_track_live();
+        alloc_track(0);
+        if (cpu_fault_injected() == injected) {
             CPU_TEST_ASSERT_OK(st);
             break;
         }
@@ -415,10 +361,10 @@ static void cpu_modules_fail_cleanly_at_every_allocation(void **state)
     const char *const path[] = {copy_refused, "no memory for a module", "no memory for a path",
                                 NULL};
     sweep(&env, load_module, &c, KILN_ERR_OUT_OF_HOST_MEMORY, path);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(cpu_test_count_entries(dir), 1);
     cpu_test_check_ids(&env, c.module, FAULT_ITEMS);
     env.ops->compile->module_release(c.module);
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(cpu_test_count_entries(dir), 0);
     atomic_store(&cpu_fault.memfd_fails, 0);
     if (saved)
         setenv("TMPDIR", saved, 1);
@@ -432,10 +378,6 @@ static void cpu_modules_fail_cleanly_at_every_allocation(void **state)
 
 int main(void)
 {
-    if (!cpu_interpose_works()) {
-        printf("# skipped: malloc is not this executable's (a tool replaced it)\n");
-        return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cpu_open_and_device_open_fail_cleanly_at_every_allocation),
         cmocka_unit_test(cpu_worker_threads_that_cannot_start_fail_device_open),
@@ -443,15 +385,11 @@ int main(void)
         cmocka_unit_test(cpu_memory_fails_cleanly_at_every_allocation),
         cmocka_unit_test(cpu_modules_fail_cleanly_at_every_allocation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CPU_INTERPOSE_RUN_GROUP(tests);
 }
 
 #else
 
-int main(void)
-{
-    printf("# skipped: failure injection needs glibc's malloc, not a sanitizer's\n");
-    return 77;
-}
+ALLOC_INTERPOSE_SKIPPED_MAIN
 
 #endif

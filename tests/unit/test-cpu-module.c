@@ -5,7 +5,6 @@
  * name. Good modules keep working beside the failures. */
 #include "test-cpu-support.h"
 
-#include <dirent.h>
 #include <elf.h>
 #include <link.h>
 #include <limits.h>
@@ -110,17 +109,6 @@ static void cpu_get_function_without_a_name_is_a_null_handle(void **state)
     cpu_test_close(&env);
 }
 
-static size_t count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 /* Loads bytes under a file size limit of limit bytes with TMPDIR=tmpdir;
  * returns the status and copies the detail into detail. */
 static kiln_status load_with_file_limit(const cpu_test_env *env, const void *bytes, size_t size,
@@ -169,7 +157,7 @@ static void cpu_module_load_under_a_file_size_limit_is_an_io_error_and_leaves_no
                      KILN_ERR_IO);
     assert_non_null(strstr(detail, "cannot write"));
     assert_non_null(strstr(detail, dir));
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(cpu_test_count_entries(dir), 0);
     /* With no temp directory to fall back to, that is what is reported. */
     assert_int_equal(load_with_file_limit(&env, bytes, size, 64, "/nonexistent/kiln-test",
                                           detail, sizeof detail),

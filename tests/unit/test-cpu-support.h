@@ -5,6 +5,7 @@
 #ifndef KILN_TEST_CPU_SUPPORT_H
 #define KILN_TEST_CPU_SUPPORT_H
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +149,54 @@ static inline void cpu_test_check_ids(const cpu_test_env *env, port_module *m, u
             fail_msg("item %u: got %u, want %u", i, got[i], cpu_test_expected_id(i, 0, 0, salt));
     free(got);
     env->ops->memory->free(env->dev, out);
+}
+
+/* Entries of dir, names starting with '.' aside. */
+static inline size_t cpu_test_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* The live threads of this process. */
+static inline size_t cpu_test_thread_count(void)
+{
+    return cpu_test_count_entries("/proc/self/task");
+}
+
+/* The thread count once it settles at want: a joined thread can linger in
+ * /proc for a moment after pthread_join returns (it is reaped just after
+ * it wakes the joiner). Gives up after CPU_TEST_THREAD_SETTLE_POLLS polls. */
+#define CPU_TEST_THREAD_SETTLE_POLLS 2000
+#define CPU_TEST_THREAD_SETTLE_NS 1000000L
+
+static inline size_t cpu_test_settled_thread_count(size_t want)
+{
+    size_t n = cpu_test_thread_count();
+    for (int i = 0; i < CPU_TEST_THREAD_SETTLE_POLLS && n != want; i++) {
+        struct timespec pause = {0, CPU_TEST_THREAD_SETTLE_NS};
+        nanosleep(&pause, NULL);
+        n = cpu_test_thread_count();
+    }
+    return n;
+}
+
+/* The thread count once two looks CPU_TEST_THREAD_SETTLE_NS apart agree:
+ * threads an earlier test joined are gone then. */
+static inline size_t cpu_test_quiet_thread_count(void)
+{
+    for (;;) {
+        size_t n = cpu_test_thread_count();
+        struct timespec pause = {0, CPU_TEST_THREAD_SETTLE_NS};
+        nanosleep(&pause, NULL);
+        if (cpu_test_thread_count() == n)
+            return n;
+    }
 }
 
 #endif

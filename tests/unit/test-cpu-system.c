@@ -26,7 +26,7 @@ static void cpu_interrupted_writes_and_reads_are_retried_or_reported(void **stat
     /* A write into the memfd interrupted by a signal is simply retried. */
     atomic_store(&cpu_fault.write_eintr, 1);
     CPU_TEST_ASSERT_OK(env.ops->compile->module_load(env.dev, bytes, size, &m));
-    assert_int_equal(atomic_load(&cpu_fault.injected), 1);
+    assert_int_equal(cpu_fault_injected(), 1);
     cpu_test_check_ids(&env, m, SYSTEM_ITEMS);
     env.ops->compile->module_release(m);
     free(bytes);
@@ -37,7 +37,7 @@ static void cpu_interrupted_writes_and_reads_are_retried_or_reported(void **stat
     m = NULL;
     assert_int_equal(cpu_test_compile(&env, cpu_test_ids_kernel, &m, &log), KILN_ERR_IO);
     assert_non_null(strstr(util_last_error(), "cannot read the compiled library"));
-    assert_int_equal(atomic_load(&cpu_fault.injected), 3);
+    assert_int_equal(cpu_fault_injected(), 3);
     assert_null(m);
     util_log_free(&log);
     cpu_test_close(&env);
@@ -171,7 +171,7 @@ static void cpu_caller_whose_stack_is_unknown_leaves_groups_to_the_workers(void 
     assert_int_equal(pthread_create(&thread, NULL, launch_who, &run), 0);
     pthread_join(thread, NULL);
     CPU_TEST_ASSERT_OK(run.status);
-    assert_int_equal(atomic_load(&cpu_fault.injected), 1);
+    assert_int_equal(cpu_fault_injected(), 1);
     for (int g = 0; g < CALLER_GROUPS; g++)
         assert_true(threads[g] != 0);
     util_log_free(&log);
@@ -181,25 +181,17 @@ static void cpu_caller_whose_stack_is_unknown_leaves_groups_to_the_workers(void 
 
 int main(void)
 {
-    if (!cpu_interpose_works()) {
-        printf("# skipped: malloc is not this executable's (a tool replaced it)\n");
-        return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cpu_interrupted_writes_and_reads_are_retried_or_reported),
         cmocka_unit_test(cpu_device_description_survives_odd_or_missing_cpuinfo),
         cmocka_unit_test(cpu_unknown_ram_size_leaves_allocations_to_the_system),
         cmocka_unit_test(cpu_caller_whose_stack_is_unknown_leaves_groups_to_the_workers),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return CPU_INTERPOSE_RUN_GROUP(tests);
 }
 
 #else
 
-int main(void)
-{
-    printf("# skipped: failure injection needs glibc's malloc, not a sanitizer's\n");
-    return 77;
-}
+ALLOC_INTERPOSE_SKIPPED_MAIN
 
 #endif

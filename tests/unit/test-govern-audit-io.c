@@ -29,6 +29,7 @@
 
 #include "govern/audit_log_impl.h"
 #include "util/fail.h"
+#include "test-temp-dir.h"
 
 /* Sanitizers own write (and make timings meaningless). */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -78,26 +79,16 @@ int fdatasync(int fd)
 }
 #endif
 
-static char dir[] = "/tmp/kiln-audit-io-XXXXXX";
-
 static int make_dir(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-audit-io");
 }
 
 static const char *path_in(const char *name)
 {
     static char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", test_temp_dir, name);
     return path;
 }
 
@@ -197,7 +188,7 @@ static void unopenable_paths_are_clear_errors(void **state)
     audit_log *log = NULL;
     assert_int_equal(audit_log_open(&o, &log), KILN_ERR_AUDIT);
     assert_non_null(strstr(util_last_error(), "ENOENT"));
-    o.path = dir;
+    o.path = test_temp_dir;
     assert_int_equal(audit_log_open(&o, &log), KILN_ERR_AUDIT);
     assert_non_null(strstr(util_last_error(), "not a regular file"));
     assert_null(log);
@@ -315,5 +306,5 @@ int main(void)
     };
     if (sodium_init() < 0)
         return 1;
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, make_dir, test_temp_dir_remove);
 }

@@ -20,22 +20,12 @@
 
 #include "govern/audit_log_impl.h"
 #include "util/fail.h"
-
-static char dir[] = "/tmp/kiln-audit-XXXXXX";
+#include "test-temp-dir.h"
 
 static int make_dir(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/kiln-audit-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_temp_dir_make("kiln-audit");
 }
 
 static char *path_in(const char *name)
@@ -43,7 +33,7 @@ static char *path_in(const char *name)
     static char path[4][256];
     static int next;
     char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    snprintf(p, sizeof path[0], "%s/%s", test_temp_dir, name);
     return p;
 }
 
@@ -309,7 +299,7 @@ static void keys_round_trip_and_loose_secret_files_are_refused(void **state)
     write_all_file(path_in("bad.pub"), "xyz\n", 4);
     assert_int_equal(audit_key_load_public(path_in("bad.pub"), &pub), KILN_ERR_AUDIT);
     assert_non_null(strstr(util_last_error(), "64 lowercase hex digits"));
-    assert_int_equal(audit_key_load_public(dir, &pub), KILN_ERR_AUDIT);
+    assert_int_equal(audit_key_load_public(test_temp_dir, &pub), KILN_ERR_AUDIT);
     assert_non_null(strstr(util_last_error(), "not a regular file"));
     assert_int_equal(audit_key_load_public(path_in("missing.pub"), &pub), KILN_ERR_AUDIT);
     assert_non_null(strstr(util_last_error(), "ENOENT"));
@@ -609,5 +599,5 @@ int main(void)
     };
     if (sodium_init() < 0)
         return 1;
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, make_dir, test_temp_dir_remove);
 }

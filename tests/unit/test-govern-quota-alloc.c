@@ -1,6 +1,6 @@
-/* The quota engine when host memory runs out: the executable replaces
- * malloc, calloc and free (forwarding to glibc's own) so that the k-th
- * allocation of a sequence fails, for k = 1, 2, ... until a run completes.
+/* The quota engine when host memory runs out: the executable replaces the
+ * allocator (test-alloc-interpose.h, forwarding to glibc's own) so that the
+ * k-th allocation of a sequence fails, for k = 1, 2, ... until a run completes.
  * The sequence builds a table, reserves, rebuilds it from the first (shared
  * accounts, a new subject, a changed window) and releases everything. Every
  * step either succeeds or returns KILN_ERR_OUT_OF_HOST_MEMORY, the usage it
@@ -20,77 +20,16 @@
 #include "govern/quota.h"
 #include "util/fail.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SWEEP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SWEEP_SANITIZED 1
-#endif
-#endif
+#include "test-alloc-interpose.h"
 
-#ifdef SWEEP_SANITIZED
+#if !ALLOC_INTERPOSE_ACTIVE
 
-int main(void)
-{
-    return 77; /* the sanitizer owns malloc */
-}
+ALLOC_INTERPOSE_SKIPPED_MAIN
 
 #else
 
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t size);
-void __libc_free(void *p);
-
-/* The sequence makes a few dozen allocations; one thread only. */
-#define TRACK_MAX 256
+/* The sequence makes a few dozen allocations. */
 #define SWEEP_MAX_K 1000
-
-static bool armed;
-static int countdown;
-static bool injected;
-static void *tracked[TRACK_MAX];
-static int tracked_count;
-static bool tracked_overflow;
-
-static bool inject(void)
-{
-    if (!armed || --countdown != 0)
-        return false;
-    injected = true;
-    return true;
-}
-
-static void *note(void *p)
-{
-    if (p && armed) {
-        if (tracked_count < TRACK_MAX)
-            tracked[tracked_count++] = p;
-        else
-            tracked_overflow = true;
-    }
-    return p;
-}
-
-void *malloc(size_t n)
-{
-    return inject() ? NULL : note(__libc_malloc(n));
-}
-
-void *calloc(size_t n, size_t size)
-{
-    return inject() ? NULL : note(__libc_calloc(n, size));
-}
-
-void free(void *p)
-{
-    for (int i = 0; p && i < tracked_count; i++)
-        if (tracked[i] == p) {
-            tracked[i] = tracked[--tracked_count];
-            break;
-        }
-    __libc_free(p);
-}
 
 static bool ok_or_oom(kiln_status st)
 {
@@ -152,17 +91,17 @@ static void every_allocation_failure_is_reported_and_leaks_nothing(void **state)
     (void)state;
     int k;
     for (k = 1; k < SWEEP_MAX_K; k++) {
-        tracked_count = 0;
-        tracked_overflow = false;
-        injected = false;
-        countdown = k;
-        armed = true;
+        atomic_store(&alloc_injected, 0);
+        alloc_track(1);
+        alloc_fail_arm(k);
         bool complete = run_sequence();
-        armed = false;
-        assert_false(tracked_overflow);
-        if (tracked_count != 0)
-            fail_msg("k=%d: %d block(s) left allocated", k, tracked_count);
-        if (complete && !injected)
+        alloc_fail_disarm();
+        size_t left = alloc_track_live();
+        assert_false(alloc_track_overflowed());
+        alloc_track(0);
+        if (left != 0)
+            fail_msg("k=%d: %zu block(s) left allocated", k, left);
+        if (complete && !atomic_load(&alloc_injected))
             break;
     }
     assert_true(k > 1 && k < SWEEP_MAX_K);

@@ -14,28 +14,11 @@
 #include <time.h>
 
 #include "govern/quota.h"
+#include "test-govern-quota-support.h"
 #include "util/fail.h"
 
-#define MS 1000000ull
-#define SECOND 1000000000ull
 /* The window's resolution, as quota_impl.h documents it. */
 #define BUCKETS 64u
-
-static unsigned seed;
-
-static uint64_t rand_between(uint64_t lo, uint64_t hi)
-{
-    uint64_t r = ((uint64_t)rand_r(&seed) << 31) ^ (uint64_t)rand_r(&seed);
-    return lo + r % (hi - lo + 1);
-}
-
-static uint64_t fake_now;
-static uint64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return fake_now;
-}
-static const quota_clock FAKE = { fake_clock, NULL };
 
 static const govern_principal ALICE = { "alice", { "ml" }, 1 };
 static const quota_request LAUNCH = { 0, 0, 1 };
@@ -51,7 +34,7 @@ static quota_table *time_table(uint64_t limit, uint64_t window)
     e.limits.device_time_ns = limit;
     e.limits.window_ns = window;
     quota_table *t = NULL;
-    assert_int_equal(quota_table_create(&e, 1, NULL, &FAKE, &t), KILN_OK);
+    assert_int_equal(quota_table_create(&e, 1, NULL, &QUOTA_TEST_CLOCK, &t), KILN_OK);
     return t;
 }
 
@@ -74,13 +57,14 @@ static void launches_refused_at_limit_and_admitted_as_window_slides(void **state
 {
     (void)state;
     const uint64_t window = SECOND, limit = 100 * MS, bucket = bucket_of(window);
-    fake_now = rand_between(1, 1000) * SECOND + rand_between(0, SECOND);
-    const uint64_t t0 = fake_now;
+    quota_test_now =
+        quota_test_rand_between(1, 1000) * SECOND + quota_test_rand_between(0, SECOND);
+    const uint64_t t0 = quota_test_now;
     quota_table *t = time_table(limit, window);
     assert_int_equal(try_launch(t), KILN_OK);
     assert_int_equal(quota_charge_time(t, &ALICE, 60 * MS), KILN_OK);
     assert_int_equal(try_launch(t), KILN_OK);
-    fake_now = t0 + 100 * MS;
+    quota_test_now = t0 + 100 * MS;
     assert_int_equal(quota_charge_time(t, &ALICE, 50 * MS), KILN_OK);
     /* Over the limit by the second launch's own time: refused from now on. */
     assert_int_equal(try_launch(t), KILN_ERR_QUOTA);
@@ -92,14 +76,14 @@ static void launches_refused_at_limit_and_admitted_as_window_slides(void **state
     assert_int_equal(quota_reserve(t, &ALICE, &(quota_request){ 4096, 1, 0 }, &mem), KILN_OK);
     assert_true(quota_release(&mem));
     /* Never forgotten early: the first charge counts until t0 + window. */
-    fake_now = t0 + window - 1;
+    quota_test_now = t0 + window - 1;
     assert_int_equal(time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice"), 110 * MS);
     assert_int_equal(try_launch(t), KILN_ERR_QUOTA);
     /* At most one bucket late. */
-    fake_now = t0 + window + bucket;
+    quota_test_now = t0 + window + bucket;
     assert_int_equal(time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice"), 50 * MS);
     assert_int_equal(try_launch(t), KILN_OK);
-    fake_now = t0 + 100 * MS + window + bucket;
+    quota_test_now = t0 + 100 * MS + window + bucket;
     assert_int_equal(time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice"), 0);
     quota_table_release(t);
 }
@@ -112,23 +96,23 @@ static void launches_refused_at_limit_and_admitted_as_window_slides(void **state
 static void random_charges_stay_within_resolution(void **state)
 {
     (void)state;
-    const uint64_t window = rand_between(SECOND / 10, 30 * SECOND);
+    const uint64_t window = quota_test_rand_between(SECOND / 10, 30 * SECOND);
     const uint64_t bucket = bucket_of(window);
     quota_table *t = time_table(QUOTA_UNLIMITED - 1, window);
     uint64_t at[CHARGES], ns[CHARGES];
-    fake_now = rand_between(0, 1ull << 50);
+    quota_test_now = quota_test_rand_between(0, 1ull << 50);
     for (int i = 0; i < CHARGES; i++) {
-        fake_now += rand_between(0, window / 16);
-        at[i] = fake_now;
-        ns[i] = rand_between(1, 10 * MS);
+        quota_test_now += quota_test_rand_between(0, window / 16);
+        at[i] = quota_test_now;
+        ns[i] = quota_test_rand_between(1, 10 * MS);
         assert_int_equal(quota_charge_time(t, &ALICE, ns[i]), KILN_OK);
-        if (rand_between(0, 3) == 0)
-            fake_now += rand_between(0, 2 * window);
+        if (quota_test_rand_between(0, 3) == 0)
+            quota_test_now += quota_test_rand_between(0, 2 * window);
         uint64_t exact = 0, loose = 0;
         for (int j = 0; j <= i; j++) {
-            if (at[j] + window > fake_now)
+            if (at[j] + window > quota_test_now)
                 exact += ns[j];
-            if (at[j] + (BUCKETS + 1) * bucket > fake_now)
+            if (at[j] + (BUCKETS + 1) * bucket > quota_test_now)
                 loose += ns[j];
         }
         uint64_t used = time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice");
@@ -149,10 +133,10 @@ static void charges_reach_every_account_once(void **state)
     quota_limit_entry e[2] = { { QUOTA_SUBJECT_ROLE, "ml", quota_limits_unlimited() },
                                { QUOTA_SUBJECT_PRINCIPAL, "alice", quota_limits_unlimited() } };
     e[1].limits.live_buffers = 3;
-    fake_now = rand_between(0, 1ull << 40);
+    quota_test_now = quota_test_rand_between(0, 1ull << 40);
     quota_table *t = NULL;
-    assert_int_equal(quota_table_create(e, 2, NULL, &FAKE, &t), KILN_OK);
-    uint64_t ns = rand_between(1, SECOND);
+    assert_int_equal(quota_table_create(e, 2, NULL, &QUOTA_TEST_CLOCK, &t), KILN_OK);
+    uint64_t ns = quota_test_rand_between(1, SECOND);
     static const govern_principal twice = { "alice", { "ml", "ml" }, 2 };
     static const govern_principal eve = { "eve", { "ml" }, 1 };
     assert_int_equal(quota_charge_time(t, &twice, ns), KILN_OK);
@@ -174,10 +158,10 @@ static void charges_reach_every_account_once(void **state)
 static void reload_with_new_window_keeps_charged_time(void **state)
 {
     (void)state;
-    fake_now = rand_between(1, 1ull << 40);
+    quota_test_now = quota_test_rand_between(1, 1ull << 40);
     quota_table *t1 = time_table(400 * MS, SECOND);
     assert_int_equal(quota_charge_time(t1, &ALICE, 300 * MS), KILN_OK);
-    fake_now += 500 * MS;
+    quota_test_now += 500 * MS;
     quota_limit_entry e = { QUOTA_SUBJECT_PRINCIPAL, "alice", quota_limits_unlimited() };
     e.limits.device_time_ns = 250 * MS;
     e.limits.window_ns = 10 * SECOND;
@@ -190,19 +174,19 @@ static void reload_with_new_window_keeps_charged_time(void **state)
     assert_int_equal(u.limits.device_time_ns, 250 * MS);
     assert_int_equal(try_launch(t2), KILN_ERR_QUOTA);
     /* Past the old window's end, still inside the new one. */
-    fake_now += 2 * SECOND;
+    quota_test_now += 2 * SECOND;
     assert_int_equal(time_used(t2, QUOTA_SUBJECT_PRINCIPAL, "alice"), 300 * MS);
     assert_int_equal(try_launch(t2), KILN_ERR_QUOTA);
-    fake_now += 10 * SECOND + bucket_of(10 * SECOND);
+    quota_test_now += 10 * SECOND + bucket_of(10 * SECOND);
     assert_int_equal(time_used(t2, QUOTA_SUBJECT_PRINCIPAL, "alice"), 0);
     assert_int_equal(try_launch(t2), KILN_OK);
     /* Same window again: the charge made under t2 stays where it was. */
     assert_int_equal(quota_charge_time(t2, &ALICE, 100 * MS), KILN_OK);
     quota_table *t3 = NULL;
     assert_int_equal(quota_table_create(&e, 1, t2, NULL, &t3), KILN_OK);
-    fake_now += 5 * SECOND;
+    quota_test_now += 5 * SECOND;
     assert_int_equal(time_used(t3, QUOTA_SUBJECT_PRINCIPAL, "alice"), 100 * MS);
-    fake_now += 5 * SECOND + bucket_of(10 * SECOND);
+    quota_test_now += 5 * SECOND + bucket_of(10 * SECOND);
     assert_int_equal(time_used(t3, QUOTA_SUBJECT_PRINCIPAL, "alice"), 0);
     quota_table_release(t1);
     quota_table_release(t2);
@@ -214,10 +198,10 @@ static void reload_with_new_window_keeps_charged_time(void **state)
 static void clock_stepping_back_loses_nothing(void **state)
 {
     (void)state;
-    fake_now = rand_between(10 * SECOND, 1ull << 40);
+    quota_test_now = quota_test_rand_between(10 * SECOND, 1ull << 40);
     quota_table *t = time_table(SECOND, SECOND);
     assert_int_equal(quota_charge_time(t, &ALICE, 10 * MS), KILN_OK);
-    fake_now -= 3 * SECOND;
+    quota_test_now -= 3 * SECOND;
     assert_int_equal(quota_charge_time(t, &ALICE, 20 * MS), KILN_OK);
     assert_int_equal(time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice"), 30 * MS);
     quota_table_release(t);
@@ -232,7 +216,7 @@ static void real_clock_counts_charges(void **state)
     e.limits.window_ns = 60 * SECOND;
     quota_table *t = NULL;
     assert_int_equal(quota_table_create(&e, 1, NULL, NULL, &t), KILN_OK);
-    uint64_t ns = rand_between(1, 49 * MS);
+    uint64_t ns = quota_test_rand_between(1, 49 * MS);
     assert_int_equal(try_launch(t), KILN_OK);
     assert_int_equal(quota_charge_time(t, &ALICE, ns), KILN_OK);
     assert_int_equal(time_used(t, QUOTA_SUBJECT_PRINCIPAL, "alice"), ns);
@@ -244,8 +228,7 @@ static void real_clock_counts_charges(void **state)
 
 int main(void)
 {
-    seed = (unsigned)time(NULL);
-    printf("seed %u\n", seed);
+    quota_test_seed_from_clock();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(launches_refused_at_limit_and_admitted_as_window_slides),
         cmocka_unit_test(random_charges_stay_within_resolution),

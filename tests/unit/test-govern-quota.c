@@ -16,27 +16,8 @@
 #include <time.h>
 
 #include "govern/quota.h"
+#include "test-govern-quota-support.h"
 #include "util/fail.h"
-
-#define MS 1000000ull
-#define SECOND 1000000000ull
-
-static unsigned seed;
-
-static uint64_t rand_between(uint64_t lo, uint64_t hi)
-{
-    uint64_t r = ((uint64_t)rand_r(&seed) << 31) ^ (uint64_t)rand_r(&seed);
-    return lo + r % (hi - lo + 1);
-}
-
-/* The injected clock: tests move it by hand. */
-static uint64_t fake_now;
-static uint64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return fake_now;
-}
-static const quota_clock FAKE = { fake_clock, NULL };
 
 static quota_limit_entry entry(quota_subject_kind kind, const char *name)
 {
@@ -46,7 +27,7 @@ static quota_limit_entry entry(quota_subject_kind kind, const char *name)
 static quota_table *make_table(const quota_limit_entry *e, uint32_t n)
 {
     quota_table *t = NULL;
-    assert_int_equal(quota_table_create(e, n, NULL, &FAKE, &t), KILN_OK);
+    assert_int_equal(quota_table_create(e, n, NULL, &QUOTA_TEST_CLOCK, &t), KILN_OK);
     return t;
 }
 
@@ -62,11 +43,11 @@ static const govern_principal ALICE_ML = { "alice", { "ml" }, 1 };
 static void memory_limit_admits_up_to_the_byte(void **state)
 {
     (void)state;
-    uint64_t limit = rand_between(2, 1ull << 40);
+    uint64_t limit = quota_test_rand_between(2, 1ull << 40);
     quota_limit_entry e = entry(QUOTA_SUBJECT_ROLE, "ml");
     e.limits.device_memory_bytes = limit;
     quota_table *t = make_table(&e, 1);
-    uint64_t first = rand_between(1, limit - 1);
+    uint64_t first = quota_test_rand_between(1, limit - 1);
     quota_reservation a, b, c;
     assert_int_equal(quota_reserve(t, &ALICE_ML, &(quota_request){ first, 1, 0 }, &a), KILN_OK);
     assert_int_equal(quota_reserve(t, &ALICE_ML, &(quota_request){ limit - first + 1, 1, 0 }, &b),
@@ -104,7 +85,7 @@ static void count_limits_admit_exactly_n(void **state)
 {
     (void)state;
     for (int which = 0; which < 2; which++) {
-        uint64_t n = rand_between(1, 40);
+        uint64_t n = quota_test_rand_between(1, 40);
         quota_limit_entry e = entry(QUOTA_SUBJECT_PRINCIPAL, "alice");
         if (which == 0)
             e.limits.live_buffers = n;
@@ -157,7 +138,7 @@ static void unlimited_admits_and_counts(void **state)
     e.limits.live_buffers = 1000;
     quota_table *t = make_table(&e, 1);
     static const govern_principal bob = { "bob", { "web" }, 1 };
-    uint64_t big = rand_between(1ull << 50, 1ull << 60);
+    uint64_t big = quota_test_rand_between(1ull << 50, 1ull << 60);
     quota_reservation a, b;
     assert_int_equal(quota_reserve(t, &bob, &(quota_request){ big, 1, 1 }, &a), KILN_OK);
     assert_int_equal(quota_reserve(t, &ALICE_ML, &(quota_request){ big, 1, 1 }, &b), KILN_OK);
@@ -240,7 +221,8 @@ static void release_returns_exactly_once(void **state)
     quota_limit_entry e = entry(QUOTA_SUBJECT_ROLE, "ml");
     e.limits.device_memory_bytes = 1ull << 40;
     quota_table *t = make_table(&e, 1);
-    uint64_t keep = rand_between(1, 1ull << 30), drop = rand_between(1, 1ull << 30);
+    uint64_t keep = quota_test_rand_between(1, 1ull << 30);
+    uint64_t drop = quota_test_rand_between(1, 1ull << 30);
     quota_reservation k, d;
     assert_int_equal(quota_reserve(t, &ALICE_ML, &(quota_request){ keep, 1, 1 }, &k), KILN_OK);
     assert_int_equal(quota_reserve(t, &ALICE_ML, &(quota_request){ drop, 2, 1 }, &d), KILN_OK);
@@ -360,16 +342,16 @@ static const bool APPLIES[3][MODEL_SUBJECTS] = { { 1, 1, 1 }, { 0, 1, 0 }, { 0, 
 
 static uint64_t random_limit(void)
 {
-    uint64_t dice = rand_between(0, 15);
+    uint64_t dice = quota_test_rand_between(0, 15);
     if (dice == 0)
         return 0;
-    return dice <= 4 ? QUOTA_UNLIMITED : rand_between(1, 50);
+    return dice <= 4 ? QUOTA_UNLIMITED : quota_test_rand_between(1, 50);
 }
 
 /* 0 a third of the time (a request that does not use that resource). */
 static uint64_t maybe_zero(uint64_t max)
 {
-    return rand_between(0, 2) == 0 ? 0 : rand_between(1, max);
+    return quota_test_rand_between(0, 2) == 0 ? 0 : quota_test_rand_between(1, max);
 }
 
 static bool model_admits(const model *m, uint32_t who, const uint64_t want[QUOTA_HELD_COUNT])
@@ -416,7 +398,7 @@ static void random_sequence_matches_model(void **state)
     bool live[MODEL_HELD] = { 0 };
     uint32_t admitted = 0, refused = 0;
     for (int op = 0; op < MODEL_OPS; op++) {
-        uint32_t i = (uint32_t)rand_between(0, MODEL_HELD - 1);
+        uint32_t i = (uint32_t)quota_test_rand_between(0, MODEL_HELD - 1);
         if (live[i]) {
             const uint64_t want[QUOTA_HELD_COUNT] = { held[i].request.bytes, held[i].request.buffers,
                                                       held[i].request.launches };
@@ -424,7 +406,7 @@ static void random_sequence_matches_model(void **state)
             assert_true(quota_release(&held[i]));
             live[i] = false;
         } else {
-            uint32_t w = (uint32_t)rand_between(0, 2);
+            uint32_t w = (uint32_t)quota_test_rand_between(0, 2);
             const uint64_t want[QUOTA_HELD_COUNT] = { maybe_zero(12), maybe_zero(3), maybe_zero(2) };
             bool expect = model_admits(&m, w, want);
             kiln_status st = quota_reserve(t, &who[w], &(quota_request){ want[0], want[1], want[2] },
@@ -458,8 +440,7 @@ static void random_sequence_matches_model(void **state)
 
 int main(void)
 {
-    seed = (unsigned)time(NULL);
-    printf("seed %u\n", seed);
+    quota_test_seed_from_clock();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(memory_limit_admits_up_to_the_byte),
         cmocka_unit_test(refusal_names_quota_subject_limit_use_and_request),

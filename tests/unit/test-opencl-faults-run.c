@@ -267,17 +267,42 @@ static void assert_scaled(port_mem *out, const uint32_t *in, uint32_t mul)
     assert_buffer_holds(out, want);
 }
 
+/* The scale kernel ready to run over fresh random input into a zeroed
+ * output, as the launch and device-fault tests start. */
+typedef struct scale_setup {
+    uint32_t in[RUN_WORDS], zero[RUN_WORDS];
+    port_mem *min, *mout;
+    scale_call c;
+} scale_setup;
+
+static void scale_setup_make(scale_setup *s)
+{
+    memset(s->zero, 0, sizeof s->zero);
+    random_words(s->in, RUN_WORDS);
+    s->min = buffer_with(s->in);
+    s->mout = buffer_with(s->zero);
+    scale_prepare(&s->c, s->mout, s->min);
+}
+
+/* Checks the output holds the input scaled, and frees both buffers. */
+static void scale_setup_finish(scale_setup *s)
+{
+    assert_scaled(s->mout, s->in, s->c.mul);
+    mem_ops->free(run.dev, s->min);
+    mem_ops->free(run.dev, s->mout);
+}
+
+/* What the adapter reports for a driver error code. */
+typedef struct cl_outcome {
+    cl_int code;
+    kiln_status status;
+} cl_outcome;
+
 static void launches_the_driver_refuses_are_reported(void **state)
 {
-    uint32_t in[RUN_WORDS], zero[RUN_WORDS] = {0};
-    random_words(in, RUN_WORDS);
-    port_mem *min = buffer_with(in), *mout = buffer_with(zero);
-    scale_call c;
-    scale_prepare(&c, mout, min);
-    static const struct {
-        cl_int err;
-        kiln_status status;
-    } refusals[] = {
+    scale_setup s;
+    scale_setup_make(&s);
+    static const cl_outcome refusals[] = {
         {CL_OUT_OF_RESOURCES, KILN_ERR_DEVICE},
         {CL_INVALID_WORK_GROUP_SIZE, KILN_ERR_INVALID_RANGE},
         {CL_MEM_OBJECT_ALLOCATION_FAILURE, KILN_ERR_OUT_OF_MEMORY},
@@ -285,45 +310,45 @@ static void launches_the_driver_refuses_are_reported(void **state)
     };
     char want[512];
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
-        INJECT_FAIL(EnqueueNDRangeKernel, 0, refusals[i].err);
+        INJECT_FAIL(EnqueueNDRangeKernel, 0, refusals[i].code);
         snprintf(want, sizeof want, "opencl: clEnqueueNDRangeKernel of 'scale': %s (%d)",
-                 opencl_error_name(refusals[i].err), (int)refusals[i].err);
+                 opencl_error_name(refusals[i].code), (int)refusals[i].code);
         port_event *b = NULL, *e = NULL;
-        EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, &b, &e), refusals[i].status,
+        EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, &b, &e), refusals[i].status,
                     want);
         assert_null(b);
         assert_null(e);
     }
     INJECT_FAIL(SetKernelArg, 2, CL_INVALID_ARG_SIZE);
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_INVALID_ARG,
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_INVALID_ARG,
                 "opencl: argument 2 of 'scale' (4 bytes): CL_INVALID_ARG_SIZE (-51)");
     inject_reset();
     assert_int_equal(x->synchronize(run.stream), KILN_OK);
-    assert_buffer_holds(mout, zero);
+    assert_buffer_holds(s.mout, s.zero);
     /* Refused before the driver. */
-    EXPECT_FAIL(x->launch(NULL, run.scale, &c.launch, NULL, NULL), KILN_ERR_NULL_HANDLE,
+    EXPECT_FAIL(x->launch(NULL, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_NULL_HANDLE,
                 "opencl: launch without stream, function or range");
-    c.launch.args = NULL;
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_NULL_HANDLE,
+    s.c.launch.args = NULL;
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_NULL_HANDLE,
                 "opencl: launch of 4 arguments without them");
-    c.launch.args = c.args;
-    c.args[1] = (port_arg){.mem = NULL, .value = NULL};
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_INVALID_ARG,
+    s.c.launch.args = s.c.args;
+    s.c.args[1] = (port_arg){.mem = NULL, .value = NULL};
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_INVALID_ARG,
                 "opencl: argument 1 of 'scale' has neither buffer nor value");
-    c.args[1] = (port_arg){.mem = min};
-    c.launch.groups[0] = 0;
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
+    s.c.args[1] = (port_arg){.mem = s.min};
+    s.c.launch.groups[0] = 0;
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
                 "opencl: dimension 0 of the launch is empty");
-    c.launch.groups[0] = SIZE_MAX / 2;
+    s.c.launch.groups[0] = SIZE_MAX / 2;
     snprintf(want, sizeof want, "opencl: dimension 0: %zu groups of 64 items overflow",
              SIZE_MAX / 2);
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
                 want);
-    c.launch.groups[0] = 1;
-    c.launch.local[0] = run.dev->max_item_sizes[0] + 1;
+    s.c.launch.groups[0] = 1;
+    s.c.launch.local[0] = run.dev->max_item_sizes[0] + 1;
     snprintf(want, sizeof want, "opencl: local size %zu of dimension 0 exceeds the device's %zu",
              run.dev->max_item_sizes[0] + 1, run.dev->max_item_sizes[0]);
-    EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
+    EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_ERR_INVALID_RANGE,
                 want);
     /* Every dimension within the device's limit, their product past the
      * kernel's. */
@@ -331,35 +356,27 @@ static void launches_the_driver_refuses_are_reported(void **state)
     size_t l0 = run.dev->max_item_sizes[0] < limit ? run.dev->max_item_sizes[0] : limit;
     size_t l1 = limit / l0 + 1;
     if (l1 <= run.dev->max_item_sizes[1]) {
-        c.launch = (port_launch){.dims = 2, .groups = {1, 1}, .local = {l0, l1},
-                                 .args = c.args, .nargs = 4};
+        s.c.launch = (port_launch){.dims = 2, .groups = {1, 1}, .local = {l0, l1},
+                                   .args = s.c.args, .nargs = 4};
         snprintf(want, sizeof want,
                  "opencl: a work-group of %zu items exceeds the limit of %zu for kernel "
                  "'scale' on %s",
                  l0 * l1, limit, run.dev->info.name);
-        EXPECT_FAIL(x->launch(run.stream, run.scale, &c.launch, NULL, NULL),
+        EXPECT_FAIL(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL),
                     KILN_ERR_INVALID_RANGE, want);
     }
     /* It runs once the driver takes it. */
-    scale_prepare(&c, mout, min);
-    assert_int_equal(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_OK);
+    scale_prepare(&s.c, s.mout, s.min);
+    assert_int_equal(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_OK);
     assert_int_equal(x->synchronize(run.stream), KILN_OK);
-    assert_scaled(mout, in, c.mul);
-    mem_ops->free(run.dev, min);
-    mem_ops->free(run.dev, mout);
+    scale_setup_finish(&s);
 }
 
 static void kernels_that_fail_on_the_device_are_reported_at_synchronize(void **state)
 {
-    uint32_t in[RUN_WORDS], zero[RUN_WORDS] = {0};
-    random_words(in, RUN_WORDS);
-    port_mem *min = buffer_with(in), *mout = buffer_with(zero);
-    scale_call c;
-    scale_prepare(&c, mout, min);
-    static const struct {
-        cl_int state;
-        kiln_status status;
-    } faults[] = {
+    scale_setup s;
+    scale_setup_make(&s);
+    static const cl_outcome faults[] = {
         {CL_OUT_OF_RESOURCES, KILN_ERR_DEVICE_FAULT},
         {CL_MEM_OBJECT_ALLOCATION_FAILURE, KILN_ERR_OUT_OF_MEMORY},
         {CL_OUT_OF_HOST_MEMORY, KILN_ERR_OUT_OF_HOST_MEMORY},
@@ -368,12 +385,12 @@ static void kernels_that_fail_on_the_device_are_reported_at_synchronize(void **s
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         /* Two launches; the device says both ended with the error: the
          * first is the one reported. */
-        assert_int_equal(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_OK);
-        assert_int_equal(x->launch(run.stream, run.scale, &c.launch, NULL, NULL), KILN_OK);
-        INJECT_INFO(GetEventInfo, CL_EVENT_COMMAND_EXECUTION_STATUS, CL_SUCCESS, &faults[i].state,
-                    sizeof faults[i].state);
+        assert_int_equal(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_OK);
+        assert_int_equal(x->launch(run.stream, run.scale, &s.c.launch, NULL, NULL), KILN_OK);
+        INJECT_INFO(GetEventInfo, CL_EVENT_COMMAND_EXECUTION_STATUS, CL_SUCCESS, &faults[i].code,
+                    sizeof faults[i].code);
         snprintf(want, sizeof want, "opencl: kernel 'scale' failed: %s (%d)",
-                 opencl_error_name(faults[i].state), (int)faults[i].state);
+                 opencl_error_name(faults[i].code), (int)faults[i].code);
         EXPECT_FAIL(x->synchronize(run.stream), faults[i].status, want);
         assert_int_equal(run.stream->pending_count, 0);
         inject_reset();
@@ -385,9 +402,7 @@ static void kernels_that_fail_on_the_device_are_reported_at_synchronize(void **s
     EXPECT_FAIL(x->synchronize(run.stream), KILN_ERR_DEVICE_FAULT,
                 "opencl: clFinish: CL_OUT_OF_RESOURCES (-5)");
     inject_reset();
-    assert_scaled(mout, in, c.mul);
-    mem_ops->free(run.dev, min);
-    mem_ops->free(run.dev, mout);
+    scale_setup_finish(&s);
 }
 
 static void event_failures_are_reported(void **state)

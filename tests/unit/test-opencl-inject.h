@@ -8,11 +8,11 @@
  * inject_reset puts the real table back. Everything not injected runs on
  * the real driver (PoCL in CI).
  *
- * Host allocation failures: the test executable defines malloc, calloc and
- * realloc, which forward to glibc's allocator but can fail the Nth call made
- * from the executable's own code (kiln is linked into it statically; the
- * driver's allocations come from its shared libraries and always succeed)
- * on the calling thread. Not under sanitizers, which own the allocator:
+ * Host allocation failures: the test executable defines the allocator of
+ * test-alloc-interpose.h, which forwards to glibc's but can fail the Nth
+ * call made from the executable's own code (kiln is linked into it
+ * statically; the driver's allocations come from its shared libraries and
+ * always succeed) on the calling thread. Not under sanitizers, which own the allocator:
  * there INJECT_HOST_MEMORY is 0 and those tests skip.
  *
  * Include after <cmocka.h>: the checking helpers at the end assert. */
@@ -323,72 +323,31 @@ static inline cl_int inject_GetKernelWorkGroupInfo(cl_kernel k, cl_device_id d,
 
 /* ---- host allocation failures ---- */
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define INJECT_HOST_MEMORY 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                  \
-    __has_feature(memory_sanitizer)
-#define INJECT_HOST_MEMORY 0
-#endif
-#endif
-#ifndef INJECT_HOST_MEMORY
-#define INJECT_HOST_MEMORY 1
-#endif
+/* Counted per thread, and only allocations from the executable's code. */
+#define ALLOC_INTERPOSE_EXECUTABLE_ONLY
+#define ALLOC_INTERPOSE_PER_THREAD
+#include "test-alloc-interpose.h"
 
-/* Allocations from the executable's code on this thread: -1 counts none;
- * otherwise how many succeed before the one that fails. */
-static _Thread_local int inject_alloc_skip = -1;
-static _Thread_local int inject_alloc_seen;
-
-#if INJECT_HOST_MEMORY
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t n);
-/* The bounds of the executable's code (GNU ld). */
-extern char __executable_start[], etext[];
-
-static int inject_alloc_fails(const void *caller)
-{
-    if (inject_alloc_skip < 0 || (const char *)caller < __executable_start ||
-        (const char *)caller >= etext)
-        return 0;
-    inject_alloc_seen++;
-    if (inject_alloc_skip-- > 0)
-        return 0;
-    inject_alloc_skip = -1;
-    errno = ENOMEM;
-    return 1;
-}
-
-void *malloc(size_t n)
-{
-    return inject_alloc_fails(__builtin_return_address(0)) ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    return inject_alloc_fails(__builtin_return_address(0)) ? NULL : __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-    return inject_alloc_fails(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
-}
-#endif
+#define INJECT_HOST_MEMORY ALLOC_INTERPOSE_ACTIVE
 
 /* Arms the failure of the (skip+1)-th allocation from here on. */
 static void inject_alloc_arm(int skip)
 {
-    inject_alloc_seen = 0;
-    inject_alloc_skip = skip;
+#if INJECT_HOST_MEMORY
+    alloc_fail_arm(skip + 1);
+#else
+    (void)skip;
+#endif
 }
 
 /* Disarms; returns whether the armed failure happened. */
 static int inject_alloc_disarm(void)
 {
-    int happened = inject_alloc_skip < 0;
-    inject_alloc_skip = -1;
-    return happened;
+#if INJECT_HOST_MEMORY
+    return alloc_fail_disarm();
+#else
+    return 1;
+#endif
 }
 
 /* expr returns status with exactly detail as the thread's error. */
