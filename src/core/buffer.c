@@ -27,21 +27,24 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     core_request req = { .action = CORE_ACTION_BUFFER_ALLOC, .device = dev, .bytes = bytes };
     if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
+    /* From here every outcome is recorded, refusals by a quota included. */
     kiln_buffer *buf = calloc(1, sizeof *buf);
     if (!buf)
-        st = util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a buffer handle");
+        return pipeline_record(&req, util_fail(KILN_ERR_OUT_OF_HOST_MEMORY,
+                                               "no memory for a buffer handle"));
     /* The buffer holds its quota until it is released. */
-    else if ((st = pipeline_reserve(&req, &buf->reservation)) == KILN_OK) {
-        st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
-        if (st == KILN_ERR_OUT_OF_MEMORY)
-            util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
+    if ((st = pipeline_reserve(&req, &buf->reservation)) != KILN_OK) {
+        free(buf);
+        return pipeline_record(&req, st);
     }
+    st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
+    if (st == KILN_ERR_OUT_OF_MEMORY)
+        util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
     kiln_status recorded = pipeline_record(&req, st);
     if (recorded != KILN_OK) {
         if (st == KILN_OK)
             dev->ops->memory->free(dev->port, buf->mem); /* not recorded: not handed out */
-        if (buf)
-            pipeline_release(&buf->reservation);
+        pipeline_release(&buf->reservation);
         free(buf);
         return recorded;
     }

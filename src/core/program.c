@@ -199,22 +199,25 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     core_reservation res;
     if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
-    kiln_program *prog = NULL;
-    if ((st = pipeline_reserve(&req, &res)) == KILN_OK && !(prog = calloc(1, sizeof *prog)))
-        st = util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a program");
-    if (prog) {
-        unsigned char key[CORE_CACHE_KEY_BYTES];
-        program_memory_key(dev, source, defines, name, key);
-        prog->module = cache_memory_find(dev->ctx->cache, key);
-        prog->origin = KILN_BUILD_MEMORY_CACHE;
-        if (!prog->module)
-            st = program_build_module(dev, source, defines, name, key, &prog->module,
-                                      &prog->origin);
+    /* From here every outcome is recorded. */
+    if ((st = pipeline_reserve(&req, &res)) != KILN_OK)
+        return pipeline_record(&req, st);
+    kiln_program *prog = calloc(1, sizeof *prog);
+    if (!prog) {
+        pipeline_release(&res);
+        return pipeline_record(&req, util_fail(KILN_ERR_OUT_OF_HOST_MEMORY,
+                                               "no memory for a program"));
     }
+    unsigned char key[CORE_CACHE_KEY_BYTES];
+    program_memory_key(dev, source, defines, name, key);
+    prog->module = cache_memory_find(dev->ctx->cache, key);
+    prog->origin = KILN_BUILD_MEMORY_CACHE;
+    if (!prog->module)
+        st = program_build_module(dev, source, defines, name, key, &prog->module, &prog->origin);
     kiln_status recorded = pipeline_record(&req, st);
     pipeline_release(&res);
     if (recorded != KILN_OK) {
-        if (prog && prog->module)
+        if (prog->module)
             core_module_release(prog->module); /* not recorded: not handed out */
         free(prog);
         return recorded;
