@@ -2,13 +2,12 @@
  * files share.
  *
  * Every record is hashed once when written and once when verified. The hash
- * is libsodium's (the project takes its hashing and signatures from there,
- * not from code of its own); launches are summarised by default, so this
- * cost is per recorded event, not per launch. */
+ * and the hex are libsodium's (the project takes its hashing, encodings and
+ * signatures from there, not from code of its own); launches are summarised
+ * by default, so this cost is per recorded event, not per launch. */
 #include "audit_internal.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,47 +19,21 @@ void audit_sha256(const void *data, size_t length, uint8_t out[AUDIT_HASH_BYTES]
     crypto_hash_sha256(out, data, length);
 }
 
-/* The two digits of every byte: two hashes a record make this worth it. */
-static char hex_pairs[256][2];
-static pthread_once_t hex_once = PTHREAD_ONCE_INIT;
-
-static void fill_hex_pairs(void)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int b = 0; b < 256; b++) {
-        hex_pairs[b][0] = digits[b >> 4];
-        hex_pairs[b][1] = digits[b & 0xF];
-    }
-}
-
 void audit_hex(const uint8_t *bytes, size_t n, char *out)
 {
-    pthread_once(&hex_once, fill_hex_pairs);
-    for (size_t i = 0; i < n; i++)
-        memcpy(out + 2 * i, hex_pairs[bytes[i]], 2);
-    out[2 * n] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    sodium_bin2hex(out, 2 * n + 1, bytes, n);
 }
 
 bool audit_unhex(const char *text, size_t length, uint8_t *out, size_t n)
 {
+    /* Lowercase only (sodium_hex2bin also takes uppercase): a record or key
+     * file has exactly one spelling. */
     if (length != 2 * n)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
+    for (size_t i = 0; i < length; i++)
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
             return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return sodium_hex2bin(out, n, text, length, NULL, NULL, NULL) == 0;
 }
 
 const char *audit_errno_text(int e, char *buf, size_t size)

@@ -33,13 +33,6 @@
 #define NS_PER_MS 1000000ull
 #define NS_PER_SECOND 1000000000ull
 
-uint64_t audit_clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_SECOND + (uint64_t)ts.tv_nsec;
-}
-
 void audit_options_from_policy(audit_options *options, const policy_audit *settings)
 {
     options->checkpoint_every = settings->checkpoint_every;
@@ -221,6 +214,20 @@ static kiln_status after_record(audit_log *log)
     return st;
 }
 
+/* One record from outside the lock: waits its turn, appends, then does what
+ * the record calls for. */
+static kiln_status append_record(audit_log *log, audit_encode_fn encode, const void *arg)
+{
+    pthread_mutex_lock(&log->lock);
+    kiln_status st = admit(log);
+    if (st == KILN_OK)
+        st = audit_log_put(log, encode, arg);
+    if (st == KILN_OK)
+        st = after_record(log);
+    pthread_mutex_unlock(&log->lock);
+    return st;
+}
+
 typedef struct event_arg {
     const audit_event *event;
     uint64_t wall_ns, mono_ns;
@@ -237,15 +244,8 @@ kiln_status audit_log_append(audit_log *log, const audit_event *event)
     if (!log || !event)
         return util_fail(KILN_ERR_NULL_HANDLE, "audit append: log or event is NULL");
     /* The clocks are read outside the lock: they need no order. */
-    event_arg a = { event, audit_clock_ns(CLOCK_REALTIME), audit_clock_ns(CLOCK_MONOTONIC) };
-    pthread_mutex_lock(&log->lock);
-    kiln_status st = admit(log);
-    if (st == KILN_OK)
-        st = audit_log_put(log, encode_event, &a);
-    if (st == KILN_OK)
-        st = after_record(log);
-    pthread_mutex_unlock(&log->lock);
-    return st;
+    event_arg a = { event, govern_clock_ns(CLOCK_REALTIME), govern_clock_ns(CLOCK_MONOTONIC) };
+    return append_record(log, encode_event, &a);
 }
 
 static void encode_summary(audit_json *j, const audit_head *h, const void *arg)
@@ -257,16 +257,9 @@ static kiln_status emit_summary(void *arg, const audit_summary_fields *fields)
 {
     audit_log *log = arg;
     audit_summary_fields f = *fields;
-    f.wall_ns = audit_clock_ns(CLOCK_REALTIME);
-    f.mono_ns = audit_clock_ns(CLOCK_MONOTONIC);
-    pthread_mutex_lock(&log->lock);
-    kiln_status st = admit(log);
-    if (st == KILN_OK)
-        st = audit_log_put(log, encode_summary, &f);
-    if (st == KILN_OK)
-        st = after_record(log);
-    pthread_mutex_unlock(&log->lock);
-    return st;
+    f.wall_ns = govern_clock_ns(CLOCK_REALTIME);
+    f.mono_ns = govern_clock_ns(CLOCK_MONOTONIC);
+    return append_record(log, encode_summary, &f);
 }
 
 /* Drains the launch counters into summary records if a summary interval
@@ -288,7 +281,9 @@ kiln_status audit_log_tick(audit_log *log, uint64_t now_ns)
 {
     if (!log)
         return util_fail(KILN_ERR_NULL_HANDLE, "audit tick: log is NULL");
-    kiln_status st = drain_summaries(log, now_ns ? now_ns : audit_clock_ns(CLOCK_MONOTONIC), false);
+    if (!now_ns)
+        now_ns = govern_clock_ns(CLOCK_MONOTONIC);
+    kiln_status st = drain_summaries(log, now_ns, false);
     pthread_mutex_lock(&log->lock);
     kiln_status flushed = audit_log_write_out(log, false);
     pthread_mutex_unlock(&log->lock);
@@ -354,29 +349,31 @@ kiln_status audit_log_rotate(audit_log *log)
     return st;
 }
 
+/* The refusal of a failed log, from outside the lock (the failure text is
+ * written under it). */
+static kiln_status refuse_unlocked(audit_log *log)
+{
+    pthread_mutex_lock(&log->lock);
+    kiln_status st = audit_log_refuse(log);
+    pthread_mutex_unlock(&log->lock);
+    return st;
+}
+
 kiln_status audit_summary_slot(audit_log *log, const char *principal, const char *kernel,
                                int64_t device, audit_slot **out)
 {
     if (!log || !out)
         return util_fail(KILN_ERR_NULL_HANDLE, "audit summary: log or out is NULL");
     *out = NULL;
-    if (atomic_load(&log->failed)) {
-        pthread_mutex_lock(&log->lock);
-        kiln_status st = audit_log_refuse(log);
-        pthread_mutex_unlock(&log->lock);
-        return st;
-    }
+    if (atomic_load(&log->failed))
+        return refuse_unlocked(log);
     return audit_summary_lookup(log->summary, principal, kernel, device, out);
 }
 
 kiln_status audit_summary_count(audit_log *log, audit_slot *slot, kiln_status outcome)
 {
-    if (atomic_load_explicit(&log->failed, memory_order_relaxed)) {
-        pthread_mutex_lock(&log->lock);
-        kiln_status st = audit_log_refuse(log);
-        pthread_mutex_unlock(&log->lock);
-        return st;
-    }
+    if (atomic_load_explicit(&log->failed, memory_order_relaxed))
+        return refuse_unlocked(log);
     audit_summary_add(slot, outcome);
     return KILN_OK;
 }
@@ -415,7 +412,7 @@ kiln_status audit_log_close(audit_log *log)
     }
     kiln_status st = atomic_load(&log->failed)
                          ? KILN_OK
-                         : drain_summaries(log, audit_clock_ns(CLOCK_MONOTONIC), true);
+                         : drain_summaries(log, govern_clock_ns(CLOCK_MONOTONIC), true);
     pthread_mutex_lock(&log->lock);
     kiln_status closed = admit(log);
     if (closed == KILN_OK)
@@ -425,11 +422,7 @@ kiln_status audit_log_close(audit_log *log)
     pthread_mutex_unlock(&log->lock);
     if (st == KILN_OK)
         st = closed;
-    /* Our own copy of the detail: freeing the log frees log->failure. */
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s", util_last_error());
+    /* The detail is util_fail's own copy: freeing the log leaves it be. */
     audit_log_free(log);
-    if (st != KILN_OK)
-        util_fail(st, "%s", detail);
     return st;
 }

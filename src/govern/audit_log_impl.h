@@ -60,8 +60,6 @@ struct audit_log {
 
 typedef void (*audit_encode_fn)(audit_json *j, const audit_head *h, const void *arg);
 
-uint64_t audit_clock_ns(clockid_t clock);
-
 /* All of these are called with log->lock held. */
 kiln_status audit_log_put(audit_log *log, audit_encode_fn encode, const void *arg);
 kiln_status audit_log_put_checkpoint(audit_log *log, const char *close);

@@ -200,8 +200,8 @@ static void encode_open(audit_json *j, const audit_head *h, const void *arg)
 
 static kiln_status put_open(audit_log *log, const recovery *r)
 {
-    open_arg a = { { audit_clock_ns(CLOCK_REALTIME), audit_clock_ns(CLOCK_MONOTONIC), log->segment,
-                     r->after, r->torn_bytes, r->torn_hash,
+    open_arg a = { { govern_clock_ns(CLOCK_REALTIME), govern_clock_ns(CLOCK_MONOTONIC),
+                     log->segment, r->after, r->torn_bytes, r->torn_hash,
                      log->has_key ? log->key.pub.id : AUDIT_UNSIGNED_KEY, (uint64_t)getpid() } };
     return audit_log_put(log, encode_open, &a);
 }
@@ -297,7 +297,7 @@ static kiln_status init_log(audit_log *log, const audit_options *o)
     log->rotate_bytes = o->rotate_bytes ? o->rotate_bytes : AUDIT_ROTATE_BYTES_DEFAULT;
     log->flush_interval_ms = o->flush_interval_ms ? o->flush_interval_ms
                                                   : AUDIT_FLUSH_INTERVAL_MS_DEFAULT;
-    log->summary_last_ns = audit_clock_ns(CLOCK_MONOTONIC);
+    log->summary_last_ns = govern_clock_ns(CLOCK_MONOTONIC);
     if (!(log->path = strdup(o->path)))
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "audit log: out of memory");
     return audit_summary_create(&log->summary);
@@ -339,10 +339,8 @@ kiln_status audit_log_open(const audit_options *options, audit_log **out)
             log->ticker_running = true;
     }
     if (st != KILN_OK) {
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", util_last_error());
-        audit_log_free(log);
-        return util_fail(st, "%s", detail);
+        audit_log_free(log); /* leaves the detail be */
+        return st;
     }
     *out = log;
     return KILN_OK;

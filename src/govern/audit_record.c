@@ -83,38 +83,6 @@ static void put_escape_u(audit_json *j, unsigned code)
     put(j, e, sizeof e);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4) and its code point, or 0
- * when the bytes there are not one (overlong, surrogate, past U+10FFFF,
- * cut short). */
-static size_t utf8_sequence(const unsigned char *p, size_t avail, unsigned *code)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else
-        return 0;
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    unsigned cp = c & (0x7Fu >> n);
-    for (size_t i = 1; i < n; i++) {
-        if (i > 1 && (p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    *code = cp;
-    return n;
-}
-
 /* The lone low surrogates U+DC80..U+DCFF stand for the bytes 0x80..0xFF
  * that are not valid UTF-8 (Python's "surrogateescape"). */
 #define AUDIT_BYTE_ESCAPE_BASE 0xDC00u
@@ -159,8 +127,8 @@ void audit_json_text(audit_json *j, const char *key, const char *text, size_t le
         else if (c < 0x20 || c == ASCII_DEL)
             escape = c;
         else {
-            unsigned cp = 0;
-            step = utf8_sequence(p + i, length - i, &cp);
+            uint32_t cp = 0;
+            step = govern_utf8_sequence(p + i, length - i, &cp);
             if (step == 0) {
                 step = 1;
                 escape = AUDIT_BYTE_ESCAPE_BASE | c;

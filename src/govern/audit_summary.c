@@ -16,8 +16,6 @@
 
 /* Buckets of the slot table: 16 slots a bucket at AUDIT_SLOTS_MAX. */
 #define SUMMARY_BUCKETS 4096u
-#define FNV_OFFSET 1469598103934665603ull
-#define FNV_PRIME 1099511628211ull
 
 struct audit_slot {
     atomic_uint_fast64_t ok, denied, failed;
@@ -59,20 +57,12 @@ void audit_summary_destroy(audit_summary *s)
     free(s);
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * FNV_PRIME;
-    return h;
-}
-
 static uint64_t triple_hash(const char *principal, const char *kernel, int64_t device)
 {
     /* The NULs keep ("ab","c") and ("a","bc") apart. */
-    uint64_t h = fnv(FNV_OFFSET, principal, strlen(principal) + 1);
-    h = fnv(h, kernel, strlen(kernel) + 1);
-    return fnv(h, &device, sizeof device);
+    uint64_t h = govern_fnv1a(GOVERN_FNV_OFFSET, principal, strlen(principal) + 1);
+    h = govern_fnv1a(h, kernel, strlen(kernel) + 1);
+    return govern_fnv1a(h, &device, sizeof device);
 }
 
 kiln_status audit_summary_lookup(audit_summary *s, const char *principal, const char *kernel,

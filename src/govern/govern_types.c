@@ -1,6 +1,5 @@
 #include "govern_types.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "util/fail.h"
@@ -63,34 +62,58 @@ bool govern_action_parse(const char *text, govern_action *out, const char **admi
     return false;
 }
 
-/* Length of the UTF-8 sequence starting at s (1..4), or 0 if it is not a
- * valid, shortest-form encoding of a scalar value. */
-static size_t utf8_sequence(const unsigned char *s, uint32_t *code)
+#define NS_PER_SECOND 1000000000ull
+#define FNV_PRIME 1099511628211ull
+
+uint64_t govern_clock_ns(clockid_t clock)
 {
-    if (s[0] < 0x80) {
-        *code = s[0];
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * NS_PER_SECOND + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t govern_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * FNV_PRIME;
+    return h;
+}
+
+/* The well-formed sequences of Unicode's table 3-7: the second byte's range
+ * depends on the first, which rules out overlong forms, surrogates and
+ * code points past U+10FFFF without decoding first. */
+size_t govern_utf8_sequence(const unsigned char *p, size_t avail, uint32_t *code)
+{
+    unsigned c = p[0];
+    if (c < 0x80) {
+        *code = c;
         return 1;
     }
-    size_t len;
-    uint32_t c, min;
-    if ((s[0] & 0xE0) == 0xC0) {
-        len = 2, c = s[0] & 0x1F, min = 0x80;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        len = 3, c = s[0] & 0x0F, min = 0x800;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        len = 4, c = s[0] & 0x07, min = 0x10000;
-    } else {
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else
         return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
+    if (avail < n || p[1] < lo || p[1] > hi)
+        return 0;
+    uint32_t cp = c & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if (i > 1 && (p[i] & 0xC0) != 0x80)
             return 0;
-        c = (c << 6) | (s[i] & 0x3F);
+        cp = cp << 6 | (p[i] & 0x3F);
     }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *code = c;
-    return len;
+    *code = cp;
+    return n;
 }
 
 static bool is_control(uint32_t code)
@@ -111,7 +134,7 @@ kiln_status govern_name_check(const char *name)
     const unsigned char *s = (const unsigned char *)name;
     for (size_t i = 0; i < n;) {
         uint32_t code = 0;
-        size_t len = utf8_sequence(s + i, &code);
+        size_t len = govern_utf8_sequence(s + i, n - i, &code);
         if (len == 0)
             return util_fail(KILN_ERR_INVALID_ARG,
                              "principal name has a byte that is not valid UTF-8 at offset %zu "
@@ -137,14 +160,25 @@ kiln_status govern_principal_check(const govern_principal *principal)
                          (unsigned)principal->role_count, GOVERN_ROLES_MAX);
     for (uint32_t i = 0; i < principal->role_count; i++) {
         st = govern_name_check(principal->roles[i]);
-        if (st != KILN_OK) {
-            /* The detail is rewritten below, so copy it out first. */
-            char why[GOVERN_NAME_MAX];
-            snprintf(why, sizeof why, "%s", util_last_error());
-            return util_fail(st, "role %u: %s", (unsigned)i, why);
-        }
+        if (st != KILN_OK) /* util_fail formats before it replaces the detail */
+            return util_fail(st, "role %u: %s", (unsigned)i, util_last_error());
     }
     return KILN_OK;
+}
+
+/* The highest kiln_backend value (they are numbered from KILN_BACKEND_CPU). */
+#define GOVERN_BACKEND_LAST KILN_BACKEND_FAULT
+
+bool govern_backend_parse(const char *text, size_t length, kiln_backend *out)
+{
+    for (int b = KILN_BACKEND_CPU; b <= GOVERN_BACKEND_LAST; b++) {
+        const char *name = kiln_backend_name((kiln_backend)b);
+        if (strlen(name) == length && strncmp(text, name, length) == 0) {
+            *out = (kiln_backend)b;
+            return true;
+        }
+    }
+    return false;
 }
 
 govern_device_class govern_class_of_kind(kiln_device_kind kind)

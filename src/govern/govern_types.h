@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <kiln/common.h>
 #include <kiln/device.h>
@@ -76,6 +77,10 @@ govern_device_class govern_class_of_kind(kiln_device_kind kind);
 /* "cpu", "gpu", "accelerator", "other", "unknown". */
 const char *govern_class_name(govern_device_class cls);
 
+/* The backend named by the length bytes at text ("cpu", "cuda", ... as
+ * kiln_backend_name spells them); false for another word. */
+bool govern_backend_parse(const char *text, size_t length, kiln_backend *out);
+
 /* Marks an index that is not known (a device described from text alone). */
 #define GOVERN_INDEX_UNKNOWN UINT32_MAX
 
@@ -87,5 +92,21 @@ typedef struct govern_device_desc {
     const char *name;       /* the device's name, "" when unknown; never NULL */
     govern_device_class device_class;
 } govern_device_desc;
+
+/* ---- helpers the engines share ---- */
+
+/* clock_gettime(clock) in nanoseconds. */
+uint64_t govern_clock_ns(clockid_t clock);
+
+/* Length (1..4) of the valid UTF-8 sequence at p, of which avail bytes may
+ * be read, and its code point in *code; 0 when the bytes there are not one
+ * (overlong, surrogate, past U+10FFFF, cut short, stray continuation). */
+size_t govern_utf8_sequence(const unsigned char *p, size_t avail, uint32_t *code);
+
+/* FNV-1a (http://www.isthe.com/chongo/tech/comp/fnv/) of n bytes, chained
+ * from h (GOVERN_FNV_OFFSET to start). For hash tables of names that come
+ * from the administrator or the caller: nothing is gained by collisions. */
+#define GOVERN_FNV_OFFSET 14695981039346656037ull
+uint64_t govern_fnv1a(uint64_t h, const void *data, size_t n);
 
 #endif

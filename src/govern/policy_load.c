@@ -16,42 +16,45 @@
 
 static atomic_uint_fast64_t next_generation = 1;
 
-static void mark_text(const policy_loader *ld, const yaml_node_t *node, char *buf, size_t size)
+/* "FILE:LINE:COLUMN: " and the message, as errors and warnings read. */
+#define POLICY_NOTE_TEXT (POLICY_ORIGIN_TEXT + POLICY_MESSAGE_TEXT + 2)
+
+static void format_note(const policy_loader *ld, const yaml_node_t *node,
+                        char out[POLICY_NOTE_TEXT], const char *fmt, va_list ap)
 {
-    snprintf(buf, size, "%s:%lu:%lu", ld->origin, (unsigned long)node->start_mark.line + 1,
-             (unsigned long)node->start_mark.column + 1);
+    char where[POLICY_ORIGIN_TEXT], what[POLICY_MESSAGE_TEXT];
+    snprintf(where, sizeof where, "%s:%lu:%lu", ld->origin,
+             (unsigned long)node->start_mark.line + 1, (unsigned long)node->start_mark.column + 1);
+    vsnprintf(what, sizeof what, fmt, ap);
+    snprintf(out, POLICY_NOTE_TEXT, "%s: %s", where, what);
 }
 
 kiln_status policy_load_fail(const policy_loader *ld, const yaml_node_t *node, const char *fmt,
                              ...)
 {
-    char where[POLICY_ORIGIN_TEXT], what[POLICY_MESSAGE_TEXT];
-    mark_text(ld, node, where, sizeof where);
+    char note[POLICY_NOTE_TEXT];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    format_note(ld, node, note, fmt, ap);
     va_end(ap);
-    return util_fail(KILN_ERR_POLICY, "%s: %s", where, what);
+    return util_fail(KILN_ERR_POLICY, "%s", note);
 }
 
 bool policy_load_warn(policy_loader *ld, const yaml_node_t *node, const char *fmt, ...)
 {
-    char where[POLICY_ORIGIN_TEXT], what[POLICY_MESSAGE_TEXT];
-    mark_text(ld, node, where, sizeof where);
+    char note[POLICY_NOTE_TEXT];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    format_note(ld, node, note, fmt, ap);
     va_end(ap);
     policy *p = ld->p;
     char **grown = realloc(p->warnings, (p->warning_count + 1) * sizeof *grown);
     if (!grown)
         return false;
     p->warnings = grown;
-    size_t n = strlen(where) + strlen(what) + 3;
-    char *line = malloc(n);
+    char *line = strdup(note);
     if (!line)
         return false;
-    snprintf(line, n, "%s: %s", where, what);
     p->warnings[p->warning_count++] = line;
     return true;
 }
@@ -249,7 +252,6 @@ static kiln_status load_when(policy_loader *ld, const yaml_node_t *node, policy_
 static kiln_status load_rule_key(policy_loader *ld, const char *key, yaml_node_t *value,
                                  policy_rule *rule)
 {
-    kiln_status st = KILN_OK;
     if (strcmp(key, "name") == 0 || strcmp(key, "effect") == 0)
         return KILN_OK; /* read first, by load_rule */
     if (strcmp(key, "principals") == 0)
@@ -261,8 +263,7 @@ static kiln_status load_rule_key(policy_loader *ld, const char *key, yaml_node_t
         return load_devices(ld, value, rule);
     if (strcmp(key, "actions") == 0)
         return load_actions(ld, value, rule);
-    st = load_when(ld, value, rule);
-    return st;
+    return load_when(ld, value, rule);
 }
 
 /* Finds key in a mapping already checked by policy_load_keys. */

@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct backend_word {
-    const char *word;
-    kiln_backend backend;
-} backend_word;
-
-static const backend_word backend_words[] = {
-    { "cpu", KILN_BACKEND_CPU },     { "cuda", KILN_BACKEND_CUDA },
-    { "opencl", KILN_BACKEND_OPENCL }, { "metal", KILN_BACKEND_METAL },
-    { "fault", KILN_BACKEND_FAULT },
-};
-
-static bool backend_parse(const char *text, size_t length, kiln_backend *out)
-{
-    for (size_t i = 0; i < sizeof backend_words / sizeof backend_words[0]; i++) {
-        if (strlen(backend_words[i].word) == length &&
-            strncmp(text, backend_words[i].word, length) == 0) {
-            *out = backend_words[i].backend;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* A decimal index without sign or leading zeros, below GOVERN_INDEX_UNKNOWN. */
 static bool index_parse(const char *text, uint32_t *out)
 {
@@ -45,11 +22,6 @@ static bool index_parse(const char *text, uint32_t *out)
     *out = (uint32_t)v;
     return true;
 }
-
-static const char *const class_words[] = {
-    [GOVERN_CLASS_CPU] = "cpu", [GOVERN_CLASS_GPU] = "gpu",
-    [GOVERN_CLASS_ACCELERATOR] = "accelerator", [GOVERN_CLASS_OTHER] = "other",
-};
 
 bool policy_selector_parse(const char *text, policy_device_selector *out, const char **why)
 {
@@ -82,7 +54,7 @@ bool policy_selector_parse(const char *text, policy_device_selector *out, const 
     }
     if (head == 5 && strncmp(text, "class", head) == 0) {
         for (int c = GOVERN_CLASS_CPU; c <= GOVERN_CLASS_OTHER; c++) {
-            if (strcmp(rest, class_words[c]) == 0) {
+            if (strcmp(rest, govern_class_name((govern_device_class)c)) == 0) {
                 out->kind = POLICY_SELECT_CLASS;
                 out->device_class = (govern_device_class)c;
                 return true;
@@ -100,13 +72,13 @@ bool policy_selector_parse(const char *text, policy_device_selector *out, const 
     }
     if (head == 7 && strncmp(text, "backend", head) == 0) {
         out->kind = POLICY_SELECT_BACKEND;
-        if (backend_parse(rest, strlen(rest), &out->backend))
+        if (govern_backend_parse(rest, strlen(rest), &out->backend))
             return true;
         *why = "unknown backend (expected cpu, cuda, opencl, metal or fault)";
         return false;
     }
     out->kind = POLICY_SELECT_BACKEND;
-    if (!backend_parse(text, head, &out->backend)) {
+    if (!govern_backend_parse(text, head, &out->backend)) {
         *why = "unknown selector kind or backend before ':' (expected cpu, cuda, opencl, "
                "metal, fault, backend, class, name or index)";
         return false;

@@ -189,10 +189,7 @@ bool quota_release(quota_reservation *r)
             atomic_store_explicit(&a->used[k], used > held[k] ? used - held[k] : 0,
                                   memory_order_relaxed);
         }
-        bool last = --a->refs == 0;
-        quota_unlock(&a->lock);
-        if (last)
-            quota_account_free(a);
+        quota_account_unref_unlock(a);
     }
     r->account_count = 0;
     return true;

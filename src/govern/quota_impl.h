@@ -110,8 +110,9 @@ static inline void quota_account_ref_locked(quota_account *a)
 }
 /* Drops a reference (a NULL is ignored) and frees the account with the last. */
 void quota_account_unref(quota_account *a);
-/* Frees an account whose last reference the caller just dropped. */
-void quota_account_free(quota_account *a);
+/* The same for a caller that holds the lock: drops the reference, unlocks,
+ * and frees the account with the last. */
+void quota_account_unref_unlock(quota_account *a);
 
 /* A subject of one table: the limits of this generation and the account. */
 typedef struct quota_subject {

@@ -9,12 +9,6 @@
 
 #include "util/fail.h"
 
-/* FNV-1a (http://www.isthe.com/chongo/tech/comp/fnv/): short names, no
- * adversary that gains anything from collisions (the names come from the
- * administrator's policy file). */
-#define QUOTA_FNV_OFFSET 14695981039346656037ull
-#define QUOTA_FNV_PRIME 1099511628211ull
-
 static const char *const resource_names[QUOTA_RESOURCE_COUNT] = {
     "device_memory_bytes", "live_buffers", "concurrent_launches", "device_time_ns"
 };
@@ -45,9 +39,7 @@ quota_limits quota_limits_unlimited(void)
 static uint64_t monotonic_ns(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return govern_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 uint64_t quota_table_now(const quota_table *t)
@@ -57,39 +49,51 @@ uint64_t quota_table_now(const quota_table *t)
 
 static uint32_t name_hash(quota_subject_kind kind, const char *name)
 {
-    uint64_t h = QUOTA_FNV_OFFSET ^ (uint64_t)kind;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * QUOTA_FNV_PRIME;
+    uint64_t h = govern_fnv1a(GOVERN_FNV_OFFSET ^ (uint64_t)kind, name, strlen(name));
     return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The hash slot that holds (kind, name), or the empty one where it would
+ * go (linear probing; the table always has an empty slot). */
+static uint32_t *probe(const quota_table *t, quota_subject_kind kind, const char *name)
+{
+    for (uint32_t i = name_hash(kind, name) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0)
+            return &t->slots[i];
+        const quota_subject *s = &t->subjects[slot - 1];
+        if (s->kind == kind && strcmp(s->name, name) == 0)
+            return &t->slots[i];
+    }
 }
 
 quota_subject *quota_table_find(const quota_table *t, quota_subject_kind kind, const char *name)
 {
     if (t->count == 0)
         return NULL;
-    for (uint32_t i = name_hash(kind, name) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
-        uint32_t slot = t->slots[i];
-        if (slot == 0)
-            return NULL;
-        quota_subject *s = &t->subjects[slot - 1];
-        if (s->kind == kind && strcmp(s->name, name) == 0)
-            return s;
-    }
+    uint32_t slot = *probe(t, kind, name);
+    return slot ? &t->subjects[slot - 1] : NULL;
 }
 
 /* Puts subject index into the hash; false if its subject is already there. */
 static bool table_insert(quota_table *t, uint32_t index, quota_subject_kind kind,
                          const char *name)
 {
-    for (uint32_t i = name_hash(kind, name) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
-        uint32_t slot = t->slots[i];
-        if (slot == 0) {
-            t->slots[i] = index + 1;
-            return true;
-        }
-        const quota_subject *s = &t->subjects[slot - 1];
-        if (s->kind == kind && strcmp(s->name, name) == 0)
-            return false;
+    uint32_t *slot = probe(t, kind, name);
+    if (*slot)
+        return false;
+    *slot = index + 1;
+    return true;
+}
+
+void quota_account_unref_unlock(quota_account *a)
+{
+    bool last = --a->refs == 0;
+    quota_unlock(&a->lock);
+    if (last) {
+        quota_window_destroy(&a->window);
+        free(a->name);
+        free(a);
     }
 }
 
@@ -98,17 +102,7 @@ void quota_account_unref(quota_account *a)
     if (!a)
         return;
     quota_lock(&a->lock);
-    bool last = --a->refs == 0;
-    quota_unlock(&a->lock);
-    if (last)
-        quota_account_free(a);
-}
-
-void quota_account_free(quota_account *a)
-{
-    quota_window_destroy(&a->window);
-    free(a->name);
-    free(a);
+    quota_account_unref_unlock(a);
 }
 
 static kiln_status account_create(quota_subject_kind kind, const char *name, uint64_t window_ns,

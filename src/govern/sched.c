@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "govern/govern_types.h"
 #include "util/fail.h"
 
 static void done_list_append(struct sched *s, sched_op *op)

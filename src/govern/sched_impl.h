@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "govern/govern_types.h"
 #include "govern/sched.h"
 
 /* Class ranks: the level of a head is its rank plus its aging steps. */

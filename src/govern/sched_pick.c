@@ -3,20 +3,11 @@
  * and measured device time. Everything here runs under sched.lock. */
 #include "govern/sched_impl.h"
 
-#include <time.h>
-
-static uint64_t default_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t sched_now(const struct sched *s)
 {
     if (s->clock.now_ns)
         return s->clock.now_ns(s->clock.ctx);
-    return default_now_ns();
+    return govern_clock_ns(CLOCK_MONOTONIC);
 }
 
 static uint64_t head_level(const struct sched *s, const sched_queue *q, uint64_t now)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "govern/policy.h"
 #include "util/fail.h"
@@ -107,8 +109,7 @@ static int policy_check(int argc, char **argv)
     for (uint32_t i = 0; i < policy_warning_count(p); i++)
         printf("%s: warning\n", policy_warning(p, i));
     char hash[2 * POLICY_HASH_BYTES + 1];
-    for (int i = 0; i < POLICY_HASH_BYTES; i++)
-        snprintf(hash + 2 * i, 3, "%02x", policy_hash(p)[i]);
+    sodium_bin2hex(hash, sizeof hash, policy_hash(p), POLICY_HASH_BYTES);
     printf("%s: ok: %u rules, %u quotas, sha256 %s\n", path, policy_rule_count(p),
            policy_quota_count(p), hash);
     int rc = devices ? check_devices(p, path) : CLI_EXIT_OK;
@@ -197,12 +198,6 @@ static bool parse_explain(int argc, char **argv, explain_args *a)
  * the context index; class and name stay unknown. */
 static bool describe_from_text(const char *text, govern_device_desc *out)
 {
-    static const struct {
-        const char *word;
-        kiln_backend backend;
-    } backends[] = { { "cpu", KILN_BACKEND_CPU },     { "cuda", KILN_BACKEND_CUDA },
-                     { "opencl", KILN_BACKEND_OPENCL }, { "metal", KILN_BACKEND_METAL },
-                     { "fault", KILN_BACKEND_FAULT } };
     *out = (govern_device_desc){ GOVERN_INDEX_UNKNOWN, 0, GOVERN_INDEX_UNKNOWN, "",
                                  GOVERN_CLASS_UNKNOWN };
     unsigned n;
@@ -211,19 +206,17 @@ static bool describe_from_text(const char *text, govern_device_desc *out)
         out->index = n;
         return true;
     }
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        size_t len = strlen(backends[i].word);
-        if (strncmp(text, backends[i].word, len) == 0 && text[len] == ':' &&
-            sscanf(text + len + 1, "%u%c", &n, &extra) == 1) {
-            out->backend = backends[i].backend;
-            out->backend_index = n;
-            /* The CPU backend's devices are CPUs by definition. */
-            if (out->backend == KILN_BACKEND_CPU)
-                out->device_class = GOVERN_CLASS_CPU;
-            return true;
-        }
+    const char *colon = strchr(text, ':');
+    if (!colon || !govern_backend_parse(text, (size_t)(colon - text), &out->backend) ||
+        sscanf(colon + 1, "%u%c", &n, &extra) != 1) {
+        out->backend = 0;
+        return false;
     }
-    return false;
+    out->backend_index = n;
+    /* The CPU backend's devices are CPUs by definition. */
+    if (out->backend == KILN_BACKEND_CPU)
+        out->device_class = GOVERN_CLASS_CPU;
+    return true;
 }
 
 /* Resolves the device through a context; false if it is not here. */
