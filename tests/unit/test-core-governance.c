@@ -220,7 +220,7 @@ static void default_deny_covers_devices_no_rule_names(void **state)
                             "    devices: [\"class:gpu\"]\n"
                             "    actions: [device.use]\n");
     kiln_context *ctx;
-    assert_int_equal(open_context(policy_path, NULL, &ctx), KILN_OK);
+    assert_int_equal(open_context(policy_path, log_path, &ctx), KILN_OK);
     kiln_device *dev;
     kiln_queue *q = NULL;
     assert_int_equal(kiln_device_find(ctx, "cpu", &dev), KILN_OK);
@@ -230,6 +230,8 @@ static void default_deny_covers_devices_no_rule_names(void **state)
     kiln_buffer *b = NULL;
     assert_int_equal(kiln_buffer_create(dev, 64, 0, &b), KILN_ERR_DENIED);
     kiln_context_destroy(ctx);
+    assert_int_equal(verify_log().verdict, AUDIT_VERIFY_OK);
+    assert_non_null(strstr(read_log(), "\"action\":\"device.use\""));
 }
 
 static void conditions_limit_allocations_and_priority(void **state)
@@ -246,7 +248,7 @@ static void conditions_limit_allocations_and_priority(void **state)
                             "      max_alloc_bytes: 1MiB\n"
                             "      max_priority: normal\n");
     kiln_context *ctx;
-    assert_int_equal(open_context(policy_path, NULL, &ctx), KILN_OK);
+    assert_int_equal(open_context(policy_path, log_path, &ctx), KILN_OK);
     kiln_device *dev;
     assert_int_equal(kiln_device_find(ctx, "cpu", &dev), KILN_OK);
     kiln_buffer *b = NULL;
@@ -262,6 +264,10 @@ static void conditions_limit_allocations_and_priority(void **state)
     assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_HIGH, &q), KILN_ERR_DENIED);
     assert_non_null(strstr(kiln_last_error(), "max_priority"));
     kiln_context_destroy(ctx);
+    assert_int_equal(verify_log().verdict, AUDIT_VERIFY_OK);
+    const char *log = read_log();
+    assert_non_null(strstr(log, "\"action\":\"device.use\"")); /* a high-priority queue */
+    assert_non_null(strstr(log, "\"action\":\"buffer.alloc\""));
 }
 
 static void memory_quota_is_held_until_release(void **state)
@@ -419,6 +425,102 @@ static void a_failed_audit_log_refuses_work(void **state)
     kiln_context_destroy(ctx);
 }
 
+/* Each action is its own permission: allowing allocation allows neither
+ * copies nor builds; a priority above normal needs queue.priority. */
+static void each_action_needs_its_own_rule(void **state)
+{
+    (void)state;
+    write_file(policy_path, "version: 1\n"
+                            "rules:\n"
+                            "  - name: alloc-and-priority\n"
+                            "    effect: allow\n"
+                            "    principals: [\"*\"]\n"
+                            "    devices: [\"*\"]\n"
+                            "    actions: [device.use, buffer.alloc, queue.priority]\n"
+                            "quotas:\n"
+                            "  - role: nobody-has-it\n"
+                            "    device_time: { ms: 500, per_s: 1 }\n");
+    kiln_context *ctx;
+    assert_int_equal(open_context(policy_path, NULL, &ctx), KILN_OK);
+    kiln_device *dev;
+    assert_int_equal(kiln_device_find(ctx, "cpu", &dev), KILN_OK);
+    kiln_queue *q = NULL;
+    assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_HIGH, &q), KILN_OK);
+    kiln_buffer *b = NULL;
+    assert_int_equal(kiln_buffer_create(dev, 256, 0, &b), KILN_OK);
+    float data[64] = { 1.0f };
+    assert_int_equal(kiln_buffer_write(q, b, 0, data, sizeof data), KILN_ERR_DENIED);
+    assert_non_null(strstr(kiln_last_error(), "buffer.copy denied"));
+    kiln_program *prog = NULL;
+    assert_int_equal(kiln_program_build(dev, saxpy_source, NULL, &prog), KILN_ERR_DENIED);
+    assert_non_null(strstr(kiln_last_error(), "program.build denied"));
+    assert_null(prog);
+    kiln_buffer_release(b);
+    kiln_queue_destroy(q);
+    kiln_context_destroy(ctx);
+}
+
+/* Checkpoints signed with a key from `kiln audit keygen`'s format verify
+ * with its public key; a key without a log, or an unreadable key, is an
+ * error at context creation. */
+static void a_keyed_log_is_signed(void **state)
+{
+    (void)state;
+    write_policy("", "");
+    char prefix[320], secret[330], public_path[330];
+    snprintf(prefix, sizeof prefix, "%s/k", dir);
+    snprintf(secret, sizeof secret, "%s.key", prefix);
+    snprintf(public_path, sizeof public_path, "%s.pub", prefix);
+    audit_secret_key key;
+    assert_int_equal(audit_key_generate(&key), KILN_OK);
+    assert_int_equal(audit_key_save(&key, prefix), KILN_OK);
+    kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU),
+                               .policy = policy_path, .audit_log = log_path,
+                               .audit_key = secret };
+    kiln_context *ctx = NULL;
+    assert_int_equal(kiln_context_create(&ctx, &o), KILN_OK);
+    assert_int_equal(run_saxpy(ctx), KILN_OK);
+    kiln_context_destroy(ctx);
+    audit_public_key pub;
+    assert_int_equal(audit_key_load_public(public_path, &pub), KILN_OK);
+    char **paths = NULL;
+    size_t n = 0;
+    audit_verify_result r;
+    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
+    assert_int_equal(audit_verify_files((const char *const *)paths, n, &pub, 1, &r), KILN_OK);
+    free(paths);
+    assert_int_equal(r.verdict, AUDIT_VERIFY_OK);
+    assert_true(r.is_signed);
+    assert_true(r.signatures >= 1);
+
+    o.audit_log = NULL;
+    ctx = NULL;
+    assert_int_equal(kiln_context_create(&ctx, &o), KILN_ERR_AUDIT);
+    assert_non_null(strstr(kiln_last_error(), "no audit log"));
+    char missing[330];
+    snprintf(missing, sizeof missing, "%s/none.key", dir);
+    o.audit_log = log_path;
+    o.audit_key = missing;
+    assert_int_equal(kiln_context_create(&ctx, &o), KILN_ERR_AUDIT);
+    assert_null(ctx);
+}
+
+/* Copies summarised instead of recorded one by one, as the policy says. */
+static void the_policy_chooses_what_is_summarised(void **state)
+{
+    (void)state;
+    write_policy("", "audit:\n"
+                     "  summarize: [launch, copy]\n");
+    kiln_context *ctx;
+    assert_int_equal(open_context(policy_path, log_path, &ctx), KILN_OK);
+    assert_int_equal(run_saxpy(ctx), KILN_OK);
+    kiln_context_destroy(ctx);
+    assert_int_equal(verify_log().verdict, AUDIT_VERIFY_OK);
+    const char *log = read_log();
+    assert_null(strstr(log, "\"action\":\"buffer.copy\""));
+    assert_non_null(strstr(log, "buffer.copy")); /* the summary's name for them */
+}
+
 /* A program built against 0.1.0 passes that release's smaller options. */
 static void options_of_the_first_release_are_accepted(void **state)
 {
@@ -452,6 +554,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_audit_log_refuses_work, setup, teardown),
         cmocka_unit_test(options_of_the_first_release_are_accepted),
+        cmocka_unit_test_setup_teardown(each_action_needs_its_own_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_keyed_log_is_signed, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_policy_chooses_what_is_summarised, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
