@@ -64,6 +64,10 @@ typedef struct core_device_policy {
 struct kiln_device {
     uint32_t magic;
     kiln_context *ctx;
+    /* The context's device this handle acts on: itself for the context's own
+     * devices; the shared one for a session's view of it. What belongs to
+     * the hardware (health, scheduler, port objects) lives there. */
+    struct kiln_device *base;
     const port_backend_ops *ops;
     port_device *port;
     kiln_device_info info;

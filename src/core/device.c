@@ -13,6 +13,7 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
     if (!dev)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for a device");
     dev->ctx = ctx;
+    dev->base = dev;
     dev->ops = b->ops;
     kiln_status st = b->ops->device_open(b->port, index, &dev->port);
     if (st == KILN_OK)

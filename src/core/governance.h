@@ -27,6 +27,12 @@ typedef struct core_governance {
     char audit_path[CORE_GOVERN_PATH_MAX];
 } core_governance;
 
+/* The principal a device acts for: the local user of the context. (Sessions
+ * give their devices their own principal; every stage asks through these.) */
+struct kiln_device;
+const govern_principal *governance_principal_of(const struct kiln_device *dev);
+const char *governance_principal_name_of(const struct kiln_device *dev);
+
 /* The OS user this process runs as, by name ("uid:N" when it has no
  * usable passwd entry): the principal of a context's own work. */
 const char *governance_local_user_name(void);

@@ -37,6 +37,16 @@ static policy_audit_event stage_event(core_action action)
     return POLICY_AUDIT_SESSION; /* using a device, choosing a priority: the session's */
 }
 
+const govern_principal *governance_principal_of(const kiln_device *dev)
+{
+    return &dev->ctx->gov->principal;
+}
+
+const char *governance_principal_name_of(const kiln_device *dev)
+{
+    return dev->ctx->gov->principal_name;
+}
+
 /* "cpu:0", "cuda:1": where the work ran. */
 static void stage_device_text(const kiln_device *dev, char *out, size_t n)
 {
@@ -69,7 +79,7 @@ static policy *stage_decide(core_governance *g, kiln_device *dev, const core_req
         if (!dp->desc.name)
             stage_describe(dev);
     }
-    *d = policy_decide_cached(dp->current, &dp->binding, &g->principal, &dp->desc,
+    *d = policy_decide_cached(dp->current, &dp->binding, governance_principal_of(dev), &dp->desc,
                               stage_action(req->action), &in);
     policy *used = policy_retain(dp->current);
     pthread_mutex_unlock(&dp->lock);
@@ -82,7 +92,7 @@ static kiln_status stage_append(core_governance *g, const core_request *req, pol
 {
     char where[64];
     stage_device_text(req->device, where, sizeof where);
-    audit_event e = { .principal = g->principal_name,
+    audit_event e = { .principal = governance_principal_name_of(req->device),
                       .action = govern_action_name(stage_action(req->action)),
                       .device = (int64_t)req->device->index, .bytes = req->bytes,
                       .kernel = req->kernel_name, .allowed = allowed, .rule = rule,
@@ -117,7 +127,8 @@ kiln_status governance_authorize(core_request *req)
     if (st != KILN_OK)
         return st;
     return util_fail(KILN_ERR_DENIED, "%s denied to '%.200s' on device %u (%.200s): %s",
-                     govern_action_name(stage_action(req->action)), g->principal_name,
+                     govern_action_name(stage_action(req->action)),
+                     governance_principal_name_of(req->device),
                      req->device->index, req->device->info.name, decision);
 }
 
@@ -130,7 +141,7 @@ kiln_status governance_reserve(const core_request *req, core_reservation *res)
     pthread_mutex_lock(&g->lock);
     quota_table *t = quota_table_retain(g->quotas);
     pthread_mutex_unlock(&g->lock);
-    kiln_status st = quota_reserve(t, &g->principal, &want, &res->quota);
+    kiln_status st = quota_reserve(t, governance_principal_of(req->device), &want, &res->quota);
     quota_table_release(t);
     return st;
 }
@@ -142,7 +153,8 @@ static kiln_status stage_count_launch(core_governance *g, const core_request *re
     kiln_kernel *k = req->kernel;
     audit_slot *slot = atomic_load(&k->audit_slot);
     if (!slot) {
-        kiln_status st = audit_summary_slot(g->audit, g->principal_name, req->kernel_name,
+        kiln_status st = audit_summary_slot(g->audit, governance_principal_name_of(req->device),
+                                            req->kernel_name,
                                             (int64_t)req->device->index, &slot);
         if (st != KILN_OK)
             return st;
@@ -170,7 +182,7 @@ kiln_status governance_record(core_request *req, kiln_status outcome)
     else if (mode == AUDIT_MODE_SUMMARY) {
         /* Summarised copies and builds: counted under the action's name. */
         audit_slot *slot = NULL;
-        st = audit_summary_slot(g->audit, g->principal_name,
+        st = audit_summary_slot(g->audit, governance_principal_name_of(dev),
                                 govern_action_name(stage_action(req->action)),
                                 (int64_t)dev->index, &slot);
         if (st == KILN_OK)
