@@ -1,0 +1,341 @@
+/* The chaos suite's workloads (test-chaos.c): each runs real work through
+ * a governed context on the fault device while a random plan fails port
+ * calls, passes every operation through chaos_op, checks every result that
+ * came back against a host reference, and releases everything it made.
+ * They never assert (some run on several threads): a broken promise is
+ * recorded in the run and the schedule fails with it. */
+#ifndef KILN_TEST_CHAOS_WORKLOADS_H
+#define KILN_TEST_CHAOS_WORKLOADS_H
+
+#include <math.h>
+
+#include "test-chaos-support.h"
+
+/* Largest vector of the vector jobs: two of them fit CHAOS_QUOTA_BYTES
+ * with room for every thread of the threaded workload. */
+#define CHAOS_VECTOR_MAX 2048u
+#define CHAOS_JOBS_MAX 4u
+#define CHAOS_THREADS 3u
+/* Steps of the many-buffers workload, and its largest buffer: about
+ * CHAOS_QUOTA_BYTES / CHAOS_QUOTA_BUFFERS on average, so either of its two
+ * limits may be the one that refuses. */
+#define CHAOS_BUFFER_STEPS 60u
+#define CHAOS_SMALL_BUFFER_MAX (12u * 1024u)
+/* Kernels of the build workload: a handful, so the disk cache holds them
+ * all after the first schedules and later builds load or recompile. */
+#define CHAOS_VARIANTS 4u
+/* Float results: the CPU compiler may contract a*x+y into an FMA. */
+#define CHAOS_RELATIVE_ERROR 1e-5f
+
+static const char chaos_saxpy_source[] =
+    "kernel void saxpy(uint n, float a, global const float *x, global float *y)\n"
+    "{\n"
+    "    uint i = global_id(0);\n"
+    "    if (i < n)\n"
+    "        y[i] = a * x[i] + y[i];\n"
+    "}\n";
+
+/* OFFSET comes from the build's defines, so each variant is its own module. */
+static const char chaos_affine_source[] = "kernel void affine(global float *x, float a, uint n)\n"
+                                          "{\n"
+                                          "    uint i = global_id(0);\n"
+                                          "    if (i < n)\n"
+                                          "        x[i] = x[i] * a + OFFSET;\n"
+                                          "}\n";
+
+static inline int chaos_close_enough(float got, float want)
+{
+    return fabsf(got - want) <= CHAOS_RELATIVE_ERROR * fmaxf(1.0f, fabsf(want));
+}
+
+static inline float chaos_float(chaos_rng *r)
+{
+    /* Small integers over 8: exact in float, so only rounding of a*x+y
+     * can differ between host and device. */
+    return (float)((int)chaos_below(r, 2001) - 1000) / 8.0f;
+}
+
+/* Builds src with defines and gets its kernel; NULLs on a failure. */
+static inline int chaos_build(chaos_run *run, const char *src, const char *defines,
+                              const char *kernel, kiln_program **prog, kiln_kernel **k)
+{
+    kiln_build_options o = {.size = sizeof o, .defines = defines, .source_name = "chaos.kc"};
+    *prog = NULL;
+    *k = NULL;
+    if (!chaos_op(run, kiln_program_build(run->dev, src, &o, prog), "kiln_program_build"))
+        return 0;
+    if (chaos_op(run, kiln_kernel_get(*prog, kernel, k), "kiln_kernel_get"))
+        return 1;
+    kiln_program_release(*prog);
+    *prog = NULL;
+    return 0;
+}
+
+/* Launches with or without an event; with one, waits for it. */
+static inline int chaos_launch(chaos_run *run, chaos_rng *r, kiln_queue *q, kiln_kernel *k,
+                               size_t n, const kiln_arg *args, uint32_t nargs)
+{
+    kiln_range range = {.dims = 1, .global = {n}};
+    kiln_event *ev = NULL;
+    int with_event = (int)chaos_below(r, 2);
+    if (!chaos_op(run, kiln_launch(q, k, &range, args, nargs, with_event ? &ev : NULL),
+                  "kiln_launch"))
+        return 0;
+    int ok = !ev || chaos_op(run, kiln_event_wait(ev), "kiln_event_wait");
+    kiln_event_release(ev);
+    return ok;
+}
+
+/* One saxpy on fresh random vectors: alloc, write, launch, read, compare. */
+static inline void chaos_vector_job(chaos_run *run, chaos_rng *r, kiln_queue *q, kiln_kernel *k)
+{
+    size_t n = 1 + chaos_below(r, CHAOS_VECTOR_MAX);
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *out = malloc(n * sizeof *out);
+    kiln_buffer *bx = NULL, *by = NULL;
+    float a = chaos_float(r);
+    for (size_t i = 0; x && y && i < n; i++) {
+        x[i] = chaos_float(r);
+        y[i] = chaos_float(r);
+    }
+    int ok = x && y && out;
+    if (!ok)
+        chaos_violation(run, "test: no host memory for %zu floats", n);
+    ok = ok && chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *x, 0, &bx), "create x") &&
+         chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *y, 0, &by), "create y") &&
+         chaos_op(run, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
+         chaos_op(run, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
+    if (ok) {
+        kiln_arg args[] = {KILN_ARG_U32((uint32_t)n), KILN_ARG_F32(a), KILN_ARG_BUFFER(bx),
+                           KILN_ARG_BUFFER(by)};
+        ok = chaos_launch(run, r, q, k, n, args, 4) &&
+             chaos_op(run, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        if (!chaos_close_enough(out[i], a * x[i] + y[i])) {
+            chaos_violation(run, "saxpy of %zu items: y[%zu] = %g, want %g", n, i,
+                            (double)out[i], (double)(a * x[i] + y[i]));
+            ok = 0;
+        }
+    kiln_buffer_release(bx);
+    kiln_buffer_release(by);
+    free(x);
+    free(y);
+    free(out);
+}
+
+/* A queue, the saxpy kernel and jobs vector jobs on them. */
+static inline void chaos_vector_jobs(chaos_run *run, chaos_rng *r, unsigned jobs)
+{
+    kiln_queue *q = NULL;
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    if (chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create") &&
+        chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k)) {
+        for (unsigned j = 0; j < jobs; j++)
+            chaos_vector_job(run, r, q, k);
+        chaos_op(run, kiln_queue_finish(q), "kiln_queue_finish");
+    }
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+    kiln_queue_destroy(q);
+}
+
+/* (a) alloc / write / launch / read / release of a vector kernel. */
+static void chaos_workload_vector(chaos_run *run, chaos_rng *r)
+{
+    chaos_vector_jobs(run, r, 1 + chaos_below(r, CHAOS_JOBS_MAX));
+}
+
+/* ---- (b) many small buffers under the memory and buffer quotas ---------- */
+
+typedef struct chaos_live {
+    kiln_buffer *buffer[CHAOS_QUOTA_BUFFERS + 1];
+    size_t bytes[CHAOS_QUOTA_BUFFERS + 1];
+    size_t count;
+    uint64_t total;
+} chaos_live;
+
+/* The quota table holds exactly what the live buffers hold. */
+static inline void chaos_check_held(chaos_run *run, const char *principal, const chaos_live *live)
+{
+    quota_usage u;
+    chaos_quota_usage(run->ctx, principal, &u);
+    if (u.live_buffers != live->count || u.device_memory_bytes != live->total)
+        chaos_violation(run, "quota holds %" PRIu64 " buffers / %" PRIu64 " bytes, the live "
+                        "buffers %zu / %" PRIu64, u.live_buffers, u.device_memory_bytes,
+                        live->count, live->total);
+}
+
+static inline void chaos_small_alloc(chaos_run *run, chaos_rng *r, chaos_live *live)
+{
+    size_t bytes = 1 + chaos_below(r, CHAOS_SMALL_BUFFER_MAX);
+    int fits = live->count < CHAOS_QUOTA_BUFFERS && live->total + bytes <= CHAOS_QUOTA_BYTES;
+    kiln_buffer *b = NULL;
+    kiln_status st = kiln_buffer_create(run->dev, bytes, 0, &b);
+    if (st == KILN_ERR_QUOTA && fits)
+        chaos_violation(run, "%zu bytes refused by the quota with %zu buffers / %" PRIu64
+                        " bytes live: '%s'", bytes, live->count, live->total, kiln_last_error());
+    if (st == KILN_OK && !fits)
+        chaos_violation(run, "%zu bytes admitted past the quota with %zu buffers / %" PRIu64
+                        " bytes live", bytes, live->count, live->total);
+    if (!chaos_op(run, st, "kiln_buffer_create (small)") || !b)
+        return;
+    live->buffer[live->count] = b;
+    live->bytes[live->count++] = bytes;
+    live->total += bytes;
+}
+
+static inline void chaos_small_release(chaos_rng *r, chaos_live *live)
+{
+    size_t i = chaos_below(r, (uint32_t)live->count);
+    kiln_buffer_release(live->buffer[i]);
+    live->total -= live->bytes[i];
+    live->count--;
+    live->buffer[i] = live->buffer[live->count];
+    live->bytes[i] = live->bytes[live->count];
+}
+
+/* Writes a random pattern to a live buffer and reads it back. */
+static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queue *q,
+                                         const chaos_live *live)
+{
+    size_t i = chaos_below(r, (uint32_t)live->count), n = live->bytes[i];
+    unsigned char *in = malloc(n), *out = malloc(n);
+    if (!in || !out) {
+        chaos_violation(run, "test: no host memory for %zu bytes", n);
+    } else {
+        for (size_t j = 0; j < n; j++)
+            in[j] = (unsigned char)chaos_next(r);
+        if (chaos_op(run, kiln_buffer_write(q, live->buffer[i], 0, in, n), "write (small)") &&
+            chaos_op(run, kiln_buffer_read(q, live->buffer[i], 0, out, n), "read (small)") &&
+            memcmp(in, out, n) != 0)
+            chaos_violation(run, "a %zu-byte buffer read back other bytes than written", n);
+    }
+    free(in);
+    free(out);
+}
+
+static void chaos_workload_buffers(chaos_run *run, chaos_rng *r)
+{
+    kiln_governance_info info;
+    kiln_queue *q = NULL;
+    chaos_live live = {.count = 0};
+    run->quota_may_refuse = 1;
+    if (kiln_context_get_governance(run->ctx, &info) != KILN_OK ||
+        !chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create"))
+        return;
+    for (unsigned step = 0; step < CHAOS_BUFFER_STEPS; step++) {
+        unsigned choice = chaos_below(r, 4);
+        if (live.count == 0 || choice < 2)
+            chaos_small_alloc(run, r, &live);
+        else if (choice == 2)
+            chaos_small_release(r, &live);
+        else
+            chaos_small_roundtrip(run, r, q, &live);
+        chaos_check_held(run, info.principal, &live);
+    }
+    while (live.count)
+        chaos_small_release(r, &live);
+    chaos_check_held(run, info.principal, &live);
+    kiln_queue_destroy(q);
+}
+
+/* ---- (c) program builds and launches ------------------------------------- */
+
+static inline void chaos_affine_job(chaos_run *run, chaos_rng *r, kiln_queue *q)
+{
+    unsigned variant = chaos_below(r, CHAOS_VARIANTS);
+    char defines[64];
+    float offset = (float)variant + 0.5f;
+    snprintf(defines, sizeof defines, "-DOFFSET=%u.5f", variant);
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    if (!chaos_build(run, chaos_affine_source, defines, "affine", &prog, &k))
+        return;
+    size_t n = 1 + chaos_below(r, CHAOS_VECTOR_MAX);
+    float *x = malloc(n * sizeof *x), *out = malloc(n * sizeof *out);
+    float a = chaos_float(r);
+    kiln_buffer *b = NULL;
+    int ok = x && out;
+    if (!ok)
+        chaos_violation(run, "test: no host memory for %zu floats", n);
+    for (size_t i = 0; ok && i < n; i++)
+        x[i] = chaos_float(r);
+    ok = ok && chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *x, 0, &b), "create x") &&
+         chaos_op(run, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
+    if (ok) {
+        kiln_arg args[] = {KILN_ARG_BUFFER(b), KILN_ARG_F32(a), KILN_ARG_U32((uint32_t)n)};
+        ok = chaos_launch(run, r, q, k, n, args, 3) &&
+             chaos_op(run, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        if (!chaos_close_enough(out[i], x[i] * a + offset)) {
+            chaos_violation(run, "affine variant %u: x[%zu] = %g, want %g", variant, i,
+                            (double)out[i], (double)(x[i] * a + offset));
+            ok = 0;
+        }
+    kiln_buffer_release(b);
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+    free(x);
+    free(out);
+}
+
+static void chaos_workload_builds(chaos_run *run, chaos_rng *r)
+{
+    kiln_queue *q = NULL;
+    if (!chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create"))
+        return;
+    unsigned jobs = 1 + chaos_below(r, CHAOS_JOBS_MAX);
+    for (unsigned j = 0; j < jobs; j++)
+        chaos_affine_job(run, r, q);
+    kiln_queue_destroy(q);
+}
+
+/* ---- (d) several threads, each with its own queue ------------------------ */
+
+typedef struct chaos_thread {
+    chaos_run *run;
+    kiln_kernel *kernel;
+    chaos_rng rng;
+} chaos_thread;
+
+static void *chaos_thread_main(void *arg)
+{
+    chaos_thread *t = arg;
+    kiln_queue *q = NULL;
+    if (chaos_op(t->run, kiln_queue_create(t->run->dev, KILN_PRIORITY_NORMAL, &q),
+                 "kiln_queue_create (thread)")) {
+        unsigned jobs = 1 + chaos_below(&t->rng, CHAOS_JOBS_MAX);
+        for (unsigned j = 0; j < jobs; j++)
+            chaos_vector_job(t->run, &t->rng, q, t->kernel);
+        chaos_op(t->run, kiln_queue_finish(q), "kiln_queue_finish (thread)");
+    }
+    kiln_queue_destroy(q);
+    return NULL;
+}
+
+static void chaos_workload_threads(chaos_run *run, chaos_rng *r)
+{
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    if (!chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k))
+        return;
+    chaos_thread threads[CHAOS_THREADS];
+    pthread_t ids[CHAOS_THREADS];
+    unsigned started = 0;
+    for (unsigned i = 0; i < CHAOS_THREADS; i++) {
+        threads[i] = (chaos_thread){.run = run, .kernel = k, .rng = {chaos_next(r)}};
+        if (pthread_create(&ids[i], NULL, chaos_thread_main, &threads[i]) != 0) {
+            chaos_violation(run, "test: pthread_create failed");
+            break;
+        }
+        started++;
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(ids[i], NULL);
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+}
+
+#endif
