@@ -93,14 +93,14 @@ static const char *const chaos_statuses[] = {
 #define CHAOS_STATUS_COUNT (sizeof chaos_statuses / sizeof chaos_statuses[0])
 
 /* Bounds of the random plans. Calls are numbered over the selected calls
- * of one schedule, which makes a few dozen: numbers past 40 would seldom
- * fire. */
-#define CHAOS_CALL_NUMBER_MAX 40u
+ * of one schedule: a few dozen for "*", a handful for one call name, so
+ * numbers past 16 would seldom fire. */
+#define CHAOS_CALL_NUMBER_MAX 16u
 #define CHAOS_SCHEDULE_ENTRIES_MAX 6u
 #define CHAOS_LIMIT_MAX 4u
-/* Probabilities from 1% to 30%, in percent. */
-#define CHAOS_PERCENT_MIN 1u
-#define CHAOS_PERCENT_SPAN 30u
+/* Probabilities from 2% to 40%, in percent. */
+#define CHAOS_PERCENT_MIN 2u
+#define CHAOS_PERCENT_SPAN 39u
 
 enum chaos_plan_kind {
     CHAOS_PLAN_NONE, /* the control: nothing fails, everything must work */

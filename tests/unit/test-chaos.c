@@ -140,6 +140,11 @@ static void chaos_schedule(uint64_t index)
     chaos_remove_log();
     pthread_mutex_destroy(&run.lock);
 
+    if (getenv("KILN_CHAOS_VERBOSE"))
+        printf("# schedule %" PRIu64 " %-7s faults %3" PRIu64 " ops %4" PRIu64 " failed %3" PRIu64
+               "%s plan %s\n",
+               index, w->name, stats.total_injected, run.operations, run.failures,
+               was_out ? " readmitted" : "", run.plan_text);
     totals.schedules++;
     totals.faults += stats.total_injected;
     if (chaos_is_device_status(run.plan.status))
