@@ -131,8 +131,18 @@ static inline void chaos_vector_jobs(chaos_run *run, chaos_rng *r, unsigned jobs
     kiln_kernel *k = NULL;
     if (chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create") &&
         chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k)) {
+        /* Half the time the jobs are timed between two markers. */
+        kiln_event *start = NULL, *stop = NULL;
+        if (chaos_below(r, 2))
+            chaos_op(run, kiln_queue_marker(q, &start), "kiln_queue_marker");
         for (unsigned j = 0; j < jobs; j++)
             chaos_vector_job(run, r, q, k);
+        uint64_t ns = 0;
+        if (start && chaos_op(run, kiln_queue_marker(q, &stop), "kiln_queue_marker") &&
+            chaos_op(run, kiln_event_wait(stop), "kiln_event_wait"))
+            chaos_op(run, kiln_event_elapsed_ns(start, stop, &ns), "kiln_event_elapsed_ns");
+        kiln_event_release(start);
+        kiln_event_release(stop);
         chaos_op(run, kiln_queue_finish(q), "kiln_queue_finish");
     }
     kiln_kernel_release(k);
@@ -195,22 +205,49 @@ static inline void chaos_small_release(chaos_rng *r, chaos_live *live)
     live->bytes[i] = live->bytes[live->count];
 }
 
-/* Writes a random pattern to a live buffer and reads it back. */
+/* What a round trip does after writing a random pattern to a live buffer,
+ * before reading back what should then be there. */
+enum chaos_roundtrip {
+    CHAOS_ROUNDTRIP_PLAIN, /* read the same buffer */
+    CHAOS_ROUNDTRIP_COPY,  /* copy into another live buffer, read that */
+    CHAOS_ROUNDTRIP_FILL,  /* fill a range with one byte, read the buffer */
+    CHAOS_ROUNDTRIPS
+};
+
+/* Writes a random pattern, moves it as kind says, reads it back: the bytes
+ * read are the host's model of the buffer, or the operation failed. */
 static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queue *q,
                                          const chaos_live *live)
 {
-    size_t i = chaos_below(r, (uint32_t)live->count), n = live->bytes[i];
+    size_t i = chaos_below(r, (uint32_t)live->count), j = chaos_below(r, (uint32_t)live->count);
+    size_t n = live->bytes[i];
+    unsigned kind = chaos_below(r, CHAOS_ROUNDTRIPS);
+    kiln_buffer *src = live->buffer[i], *back = src;
     unsigned char *in = malloc(n), *out = malloc(n);
     if (!in || !out) {
         chaos_violation(run, "test: no host memory for %zu bytes", n);
-    } else {
-        for (size_t j = 0; j < n; j++)
-            in[j] = (unsigned char)chaos_next(r);
-        if (chaos_op(run, kiln_buffer_write(q, live->buffer[i], 0, in, n), "write (small)") &&
-            chaos_op(run, kiln_buffer_read(q, live->buffer[i], 0, out, n), "read (small)") &&
-            memcmp(in, out, n) != 0)
-            chaos_violation(run, "a %zu-byte buffer read back other bytes than written", n);
+        free(in);
+        free(out);
+        return;
     }
+    for (size_t b = 0; b < n; b++)
+        in[b] = (unsigned char)chaos_next(r);
+    int ok = chaos_op(run, kiln_buffer_write(q, src, 0, in, n), "write (small)");
+    if (ok && kind == CHAOS_ROUNDTRIP_COPY) {
+        n = n < live->bytes[j] ? n : live->bytes[j];
+        back = live->buffer[j];
+        ok = chaos_op(run, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
+    } else if (ok && kind == CHAOS_ROUNDTRIP_FILL) {
+        size_t from = chaos_below(r, (uint32_t)n), length = n - from;
+        unsigned char byte = (unsigned char)chaos_next(r);
+        ok = chaos_op(run, kiln_buffer_fill(q, src, from, byte, length), "fill (small)");
+        memset(in + from, byte, length);
+    }
+    if (ok && chaos_op(run, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
+        memcmp(in, out, n) != 0)
+        chaos_violation(run, "a %zu-byte buffer read back other bytes than written (%s)", n,
+                        kind == CHAOS_ROUNDTRIP_COPY ? "copy"
+                        : kind == CHAOS_ROUNDTRIP_FILL ? "fill" : "plain");
     free(in);
     free(out);
 }
