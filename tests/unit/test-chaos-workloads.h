@@ -223,10 +223,17 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
     size_t n = live->bytes[i];
     unsigned kind = chaos_below(r, CHAOS_ROUNDTRIPS);
     kiln_buffer *src = live->buffer[i], *back = src;
-    unsigned char *in = malloc(n), *out = malloc(n);
+    /* Half the time the pattern is staged in the device's pinned memory. */
+    kiln_host_buffer *staging = NULL;
+    if (chaos_below(r, 2) &&
+        !chaos_op(run, kiln_host_buffer_create(run->dev, n, &staging), "kiln_host_buffer_create"))
+        return;
+    unsigned char *in = staging ? kiln_host_buffer_data(staging) : malloc(n), *out = malloc(n);
     if (!in || !out) {
         chaos_violation(run, "test: no host memory for %zu bytes", n);
-        free(in);
+        if (!staging)
+            free(in);
+        kiln_host_buffer_release(staging);
         free(out);
         return;
     }
@@ -248,7 +255,9 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
         chaos_violation(run, "a %zu-byte buffer read back other bytes than written (%s)", n,
                         kind == CHAOS_ROUNDTRIP_COPY ? "copy"
                         : kind == CHAOS_ROUNDTRIP_FILL ? "fill" : "plain");
-    free(in);
+    if (!staging)
+        free(in);
+    kiln_host_buffer_release(staging);
     free(out);
 }
 

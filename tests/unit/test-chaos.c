@@ -110,7 +110,9 @@ static void chaos_schedule(uint64_t index)
 
     /* The build workload sometimes keeps kernels in memory only, so that
      * builds reach the compiler and not only the disk cache. */
-    uint32_t flags = chaos_below(&r, 2) ? KILN_CONTEXT_NO_DISK_CACHE : 0;
+    uint32_t flags = w->run == chaos_workload_builds && chaos_below(&r, 2)
+                         ? KILN_CONTEXT_NO_DISK_CACHE
+                         : 0;
     chaos_install("none");
     if (chaos_context(&env, flags, &run.ctx) != KILN_OK)
         fail_msg("governed context: %s", kiln_last_error());
