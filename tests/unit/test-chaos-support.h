@@ -169,7 +169,8 @@ typedef struct chaos_env {
 
 /* Writes the policy: the local user may do everything the workloads do on
  * the fault device, under quotas; a signed, non-durable audit log (the
- * suite checks the chain, not fdatasync, and must stay fast on CI). */
+ * suite checks the chain, not fdatasync, and must stay fast on CI) that
+ * records every copy one by one, so that each failed copy can be found. */
 static inline int chaos_write_policy(const chaos_env *env)
 {
     FILE *f = fopen(env->policy_path, "w");
@@ -190,6 +191,8 @@ static inline int chaos_write_policy(const chaos_env *env)
             "    live_buffers: %u\n"
             "    concurrent_launches: %u\n"
             "audit:\n"
+            "  per_record: [deny, session, build, alloc, copy, reload, fault]\n"
+            "  summarize: [launch]\n"
             "  checkpoint_every: %u\n"
             "  durable: false\n",
             env->principal, env->principal, CHAOS_QUOTA_BYTES, CHAOS_QUOTA_BUFFERS,
@@ -329,6 +332,49 @@ static inline void chaos_quota_usage(kiln_context *ctx, const char *principal, q
     pthread_mutex_unlock(&g->lock);
     if (st != KILN_OK)
         memset(out, 0xff, sizeof *out); /* no account: fails every check that reads it */
+}
+
+/* ---- what the audit log shows ------------------------------------------- */
+
+/* Records of one schedule's log whose outcome is the plan's status. */
+typedef struct chaos_log_counts {
+    uint64_t allocs;   /* "buffer.alloc" events */
+    uint64_t copies;   /* "buffer.copy" events (writes, reads, copies, fills) */
+    uint64_t launches; /* "failed" launches of the summaries (any failure) */
+} chaos_log_counts;
+
+/* Longest line of a schedule's log: a record's text fields are cut at
+ * 1024 bytes each and a record has fewer than ten of them. */
+#define CHAOS_LOG_LINE_MAX 16384
+
+static inline uint64_t chaos_log_field(const char *line, const char *field)
+{
+    const char *at = strstr(line, field);
+    return at ? strtoull(at + strlen(field), NULL, 10) : 0;
+}
+
+/* Counts in path's records (one segment: a schedule never rotates) what
+ * failed with outcome. Field order is fixed by the format, so each field
+ * is found by its exact spelling. */
+static inline int chaos_count_log(const char *path, kiln_status outcome, chaos_log_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char want[96];
+    snprintf(want, sizeof want, "\"outcome\":\"%s\"", kiln_status_name(outcome));
+    static char line[CHAOS_LOG_LINE_MAX];
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"type\":\"summary\"")) {
+            out->launches += chaos_log_field(line, "\"failed\":");
+        } else if (strstr(line, want)) {
+            out->allocs += strstr(line, "\"action\":\"buffer.alloc\"") != NULL;
+            out->copies += strstr(line, "\"action\":\"buffer.copy\"") != NULL;
+        }
+    }
+    fclose(f);
+    return 0;
 }
 
 /* ---- totals over the suite ---------------------------------------------- */

@@ -97,6 +97,30 @@ static void chaos_check_log(const chaos_run *run)
         chaos_fail(run, why);
 }
 
+/* Every injected fault of an allocation, a copy or a launch is in the log:
+ * allocations and copies as records with the plan's status as outcome,
+ * launches in the "failed" counts of the summaries (only injected faults
+ * fail a launch once it has been admitted). */
+static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats *stats)
+{
+    chaos_log_counts seen;
+    assert_int_equal(chaos_count_log(env.log_path, run->plan.status, &seen), 0);
+    const uint64_t *injected = stats->injected;
+    uint64_t copies = injected[FAULT_OP_WRITE] + injected[FAULT_OP_READ] +
+                      injected[FAULT_OP_COPY] + injected[FAULT_OP_FILL];
+    if (seen.allocs != injected[FAULT_OP_ALLOC] || seen.copies != copies ||
+        seen.launches != injected[FAULT_OP_LAUNCH]) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "the audit log shows %" PRIu64 "/%" PRIu64 "/%" PRIu64
+                 " failed allocations/copies/launches, the adapter injected %" PRIu64
+                 "/%" PRIu64 "/%" PRIu64,
+                 seen.allocs, seen.copies, seen.launches, injected[FAULT_OP_ALLOC], copies,
+                 injected[FAULT_OP_LAUNCH]);
+        chaos_fail(run, why);
+    }
+}
+
 static void chaos_schedule(uint64_t index)
 {
     const chaos_workload *w = &chaos_workloads[index % CHAOS_WORKLOAD_COUNT];
@@ -139,6 +163,7 @@ static void chaos_schedule(uint64_t index)
         chaos_fail(&run, held);
     }
     chaos_check_log(&run);
+    chaos_check_log_shows_faults(&run, &stats);
     chaos_remove_log();
     pthread_mutex_destroy(&run.lock);
 
