@@ -84,6 +84,10 @@ static kiln_status program_compile(kiln_device *dev, core_cache *cache, const ch
             return KILN_OK;
         }
         m->module = NULL; /* an entry that does not load is rebuilt */
+        /* ... unless the device faulted: it takes no work until a probe
+         * passes, and a rebuild on it would hide the fault. */
+        if (st == KILN_ERR_DEVICE_FAULT || st == KILN_ERR_DEVICE_LOST)
+            return core_device_note(dev, st);
     }
     port_compile_input in = { .source = lang_unit_source(m->unit),
                               .source_length = lang_unit_source_length(m->unit),
@@ -143,8 +147,12 @@ static kiln_status program_resolve_functions(kiln_device *dev, core_module *m)
     for (uint32_t i = 0; i < n; i++) {
         const lang_kernel *k = lang_unit_kernel(m->unit, i);
         kiln_status st = dev->ops->compile->get_function(m->module, k->entry_symbol, &m->functions[i]);
-        if (st == KILN_ERR_OUT_OF_HOST_MEMORY)
-            return st; /* the adapter's detail says what ran out */
+        /* A device fault is the device's, not a missing entry: noted and
+         * returned as it is, like what ran out of host memory. */
+        st = core_device_note(dev, st);
+        if (st == KILN_ERR_OUT_OF_HOST_MEMORY || st == KILN_ERR_DEVICE_FAULT ||
+            st == KILN_ERR_DEVICE_LOST)
+            return st; /* the adapter's detail says what happened */
         if (st != KILN_OK)
             return util_fail(KILN_ERR_INTERNAL, "compiled module lacks entry '%s' of kernel '%s'",
                              k->entry_symbol, k->name);

@@ -200,6 +200,64 @@ static void chaos_schedules_survive_random_faults(void **state)
         assert_true(totals.faults > 0 && totals.readmissions > 0 && totals.quota_refusals > 0);
 }
 
+/* What a build on a fresh governed context left behind. */
+typedef struct chaos_build_result {
+    kiln_status status;
+    char detail[256];
+    kiln_health health; /* the device's, right after the build */
+    fault_stats stats;  /* the plan's counters, right after the build */
+} chaos_build_result;
+
+static chaos_build_result chaos_build_under(const char *source, const char *plan_text)
+{
+    chaos_build_result out;
+    kiln_context *ctx = NULL;
+    kiln_device *dev = NULL;
+    kiln_program *prog = NULL;
+    chaos_install("none");
+    assert_int_equal(chaos_context(&env, 0, &ctx), KILN_OK);
+    assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
+    chaos_install(plan_text);
+    out.status = kiln_program_build(dev, source, NULL, &prog);
+    snprintf(out.detail, sizeof out.detail, "%s", kiln_last_error());
+    fault_plan_stats(&out.stats);
+    kiln_device_info info;
+    assert_int_equal(kiln_device_get_info(dev, &info), KILN_OK);
+    out.health = info.health;
+    kiln_program_release(prog);
+    chaos_install("none");
+    kiln_context_destroy(ctx);
+    return out;
+}
+
+/* Found by the suite's accounting: a device fault while a built kernel's
+ * entry was looked up came back as KILN_ERR_INTERNAL ("module lacks
+ * entry"), and one while a disk-cache entry was loaded was hidden by a
+ * rebuild; both left the device healthy, taking new work. */
+static void device_faults_while_loading_a_kernel_degrade_the_device(void **state)
+{
+    (void)state;
+    char source[sizeof chaos_saxpy_source + 128];
+    snprintf(source, sizeof source,
+             "%skernel void salt(global ulong *x) { x[0] = %" PRIu64 "ul ^ %" PRIu64 "ul; }\n",
+             chaos_saxpy_source, env.master_seed, (uint64_t)getpid());
+    chaos_build_result r = chaos_build_under(source, "calls=compile.get_function;count=1");
+    assert_int_equal(r.status, KILN_ERR_DEVICE_FAULT);
+    assert_string_equal(r.detail, "injected fault: compile.get_function call 1");
+    assert_int_equal(r.health, KILN_HEALTH_DEGRADED);
+    /* That build compiled and stored the module: the next one loads it. */
+    r = chaos_build_under(source, "calls=compile.module_load;from=1;status=device_lost");
+    assert_int_equal(r.status, KILN_ERR_DEVICE_LOST);
+    assert_string_equal(r.detail, "injected fault: compile.module_load call 1");
+    assert_int_equal(r.health, KILN_HEALTH_LOST);
+    assert_int_equal(r.stats.seen[FAULT_OP_COMPILE], 0);
+    /* Without a fault it loads from the disk cache; the compiler would fail. */
+    r = chaos_build_under(source, "calls=compile.compile;from=1");
+    assert_int_equal(r.status, KILN_OK);
+    assert_int_equal(r.health, KILN_HEALTH_HEALTHY);
+    chaos_remove_log();
+}
+
 static int chaos_setup(void **state)
 {
     (void)state;
@@ -227,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chaos_schedules_survive_random_faults),
+        cmocka_unit_test(device_faults_while_loading_a_kernel_degrade_the_device),
     };
     return cmocka_run_group_tests(tests, chaos_setup, chaos_teardown);
 }
