@@ -230,7 +230,8 @@ static chaos_build_result chaos_build_under(const char *source, const char *plan
     return out;
 }
 
-/* Found by the suite's accounting: a device fault while a built kernel's
+/* Found while defining which faults the suite counts as device faults: a
+ * device fault while a built kernel's
  * entry was looked up came back as KILN_ERR_INTERNAL ("module lacks
  * entry"), and one while a disk-cache entry was loaded was hidden by a
  * rebuild; both left the device healthy, taking new work. */
