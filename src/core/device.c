@@ -6,6 +6,7 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "hygiene.h"
 
 kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index, kiln_device **out)
 {
@@ -36,6 +37,7 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
     dev->caps.has_subgroups = (caps & KILN_CAP_SUBGROUPS) != 0;
     atomic_store(&dev->health, (int)dev->info.health);
     pthread_mutex_init(&dev->policy.lock, NULL);
+    pthread_mutex_init(&dev->hygiene_lock, NULL);
     dev->magic = CORE_MAGIC_DEVICE;
     *out = dev;
     return KILN_OK;
@@ -43,6 +45,7 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
 
 void core_device_close(kiln_device *dev)
 {
+    hygiene_close(dev);
     dev->ops->device_close(dev->port);
     policy_release(dev->policy.current);
     pthread_mutex_destroy(&dev->policy.lock);
@@ -50,8 +53,9 @@ void core_device_close(kiln_device *dev)
     free(dev);
 }
 
-kiln_status core_device_usable(kiln_device *dev)
+kiln_status core_device_usable(kiln_device *view)
 {
+    kiln_device *dev = view->base; /* health is the hardware's, shared by every view */
     if (atomic_load(&dev->health) == KILN_HEALTH_HEALTHY)
         return KILN_OK;
     kiln_health now = KILN_HEALTH_LOST;
@@ -65,10 +69,11 @@ kiln_status core_device_usable(kiln_device *dev)
                      now == KILN_HEALTH_DEGRADED ? "degraded" : "lost");
 }
 
-kiln_status core_device_note(kiln_device *dev, kiln_status st)
+kiln_status core_device_note(kiln_device *view, kiln_status st)
 {
     if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
         return st;
+    kiln_device *dev = view->base;
     /* The caller must see the adapter's detail (which kernel, which CUDA
      * error), not the probe's: a failing probe would overwrite it. */
     char *fault_detail = strdup(util_last_error());
@@ -143,7 +148,7 @@ KILN_API kiln_status kiln_device_get_info(const kiln_device *dev, kiln_device_in
     CORE_CHECK(dev, CORE_MAGIC_DEVICE, "device");
     CORE_CHECK_OUT(out, "out");
     *out = dev->info;
-    out->health = (kiln_health)atomic_load(&((kiln_device *)dev)->health);
+    out->health = (kiln_health)atomic_load(&dev->base->health);
     return KILN_OK;
 }
 
