@@ -20,6 +20,7 @@
 #include <kiln/kiln.h>
 
 #include "backends/cpu/cpu_internal.h"
+#include "backends/fault/fault_plan.h"
 #include "core/core_types.h"
 #include "govern/audit.h"
 #include "test-temp-dir.h"
@@ -633,6 +634,103 @@ static void a_new_owner_never_reads_the_old_owners_bytes(void **state)
     kiln_context_destroy(ctx);
 }
 
+static void set_fault_plan(const char *text)
+{
+    fault_plan p;
+    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
+    fault_plan_set(&p);
+}
+
+/* A context on the fault adapter (wrapping the CPU's), governed or not. */
+static kiln_context *open_fault_context(const char *policy_file, const char *log)
+{
+    set_fault_plan("none");
+    kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
+                               .policy = policy_file, .audit_log = log };
+    kiln_context *ctx = NULL;
+    assert_int_equal(kiln_context_create(&ctx, &o), KILN_OK);
+    return ctx;
+}
+
+/* Health is the hardware's: a fault seen through one session's view makes
+ * the device unhealthy for every view and for the context, until its probe
+ * passes again. */
+static void a_fault_through_one_view_is_seen_by_every_view(void **state)
+{
+    (void)state;
+    kiln_context *ctx = open_fault_context(NULL, NULL);
+    kiln_session *alice = open_session(ctx, "alice", NULL, 0);
+    kiln_session *bob = open_session(ctx, "bob", NULL, 0);
+    kiln_queue *qa = NULL, *qb = NULL;
+    kiln_buffer *b = NULL;
+    assert_int_equal(kiln_queue_create(view_of(alice), KILN_PRIORITY_NORMAL, &qa), KILN_OK);
+    assert_int_equal(kiln_buffer_create(view_of(alice), 64, 0, &b), KILN_OK);
+    set_fault_plan("calls=memory.fill;from=1;status=device_fault");
+    assert_int_equal(kiln_buffer_fill(qa, b, 0, 1, 64), KILN_ERR_DEVICE_FAULT);
+    kiln_device *own = NULL;
+    kiln_device_info info;
+    assert_int_equal(kiln_device_get(ctx, 0, &own), KILN_OK);
+    assert_int_equal(kiln_device_get_info(own, &info), KILN_OK);
+    assert_int_equal(info.health, KILN_HEALTH_DEGRADED);
+    assert_int_equal(kiln_device_get_info(view_of(bob), &info), KILN_OK);
+    assert_int_equal(info.health, KILN_HEALTH_DEGRADED);
+    assert_int_equal(kiln_queue_create(view_of(bob), KILN_PRIORITY_NORMAL, &qb), KILN_ERR_DEVICE_LOST);
+    assert_non_null(strstr(kiln_last_error(), "is degraded after a fault"));
+    assert_null(qb);
+    set_fault_plan("none");
+    assert_int_equal(kiln_queue_create(view_of(bob), KILN_PRIORITY_NORMAL, &qb), KILN_OK);
+    assert_int_equal(kiln_device_get_info(view_of(alice), &info), KILN_OK);
+    assert_int_equal(info.health, KILN_HEALTH_HEALTHY);
+    kiln_queue_destroy(qb);
+    kiln_buffer_release(b);
+    kiln_queue_destroy(qa);
+    assert_int_equal(kiln_session_close(alice), KILN_OK);
+    assert_int_equal(kiln_session_close(bob), KILN_OK);
+    kiln_context_destroy(ctx);
+    fault_plan_clear();
+}
+
+/* A buffer that could not be zeroed is not handed out: its memory is freed
+ * (the sanitizer build checks for a leak), the error is returned and the
+ * allocation is recorded with it; the next allocation zeroes again. */
+static void a_failed_zeroing_hands_out_nothing_and_is_recorded(void **state)
+{
+    (void)state;
+    write_policy("  - name: all-for-all\n"
+                 "    effect: allow\n"
+                 "    principals: [\"*\"]\n"
+                 "    devices: [\"*\"]\n"
+                 "    actions: [session.open, device.use, buffer.alloc, buffer.copy]\n",
+                 "");
+    kiln_context *ctx = open_fault_context(policy_path, log_path);
+    kiln_session *alice = open_session(ctx, "alice", NULL, 0);
+    kiln_buffer *b = NULL;
+    set_fault_plan("calls=memory.fill;count=1;status=device");
+    assert_int_equal(kiln_buffer_create(view_of(alice), 4096, 0, &b), KILN_ERR_DEVICE);
+    assert_null(b);
+    assert_non_null(strstr(kiln_last_error(), "could not zero a new buffer of 4096 bytes"));
+    kiln_session_info info;
+    assert_int_equal(kiln_session_get_info(alice, &info), KILN_OK);
+    assert_int_equal(info.live_objects, 0);
+    kiln_queue *q = NULL;
+    assert_int_equal(kiln_queue_create(view_of(alice), KILN_PRIORITY_NORMAL, &q), KILN_OK);
+    assert_int_equal(kiln_buffer_create(view_of(alice), 4096, 0, &b), KILN_OK);
+    uint8_t bytes[4096];
+    memset(bytes, OLD_OWNER_BYTE, sizeof bytes);
+    assert_int_equal(kiln_buffer_read(q, b, 0, bytes, sizeof bytes), KILN_OK);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        assert_int_equal(bytes[i], 0);
+    kiln_buffer_release(b);
+    kiln_queue_destroy(q);
+    assert_int_equal(kiln_session_close(alice), KILN_OK);
+    kiln_context_destroy(ctx);
+    fault_plan_clear();
+    assert_log_verifies();
+    assert_int_equal(log_lines_with("\"principal\":\"alice\"", "\"action\":\"buffer.alloc\"",
+                                    "\"outcome\":\"KILN_ERR_DEVICE\"", NULL),
+                     1);
+}
+
 /* Threads open sessions, work in them and close them, while others launch
  * on the context's own device and one shares a session between threads. */
 typedef struct crowd {
@@ -740,6 +838,8 @@ int main(void)
                                fresh_log),
         cmocka_unit_test_setup(a_failed_audit_log_refuses_sessions, fresh_log),
         cmocka_unit_test(a_new_owner_never_reads_the_old_owners_bytes),
+        cmocka_unit_test(a_fault_through_one_view_is_seen_by_every_view),
+        cmocka_unit_test_setup(a_failed_zeroing_hands_out_nothing_and_is_recorded, fresh_log),
         cmocka_unit_test_setup(sessions_open_and_close_while_others_launch, fresh_log),
     };
     return cmocka_run_group_tests(tests, setup, test_temp_dir_remove);
