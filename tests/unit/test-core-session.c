@@ -1,8 +1,8 @@
 /* Sessions: work done for a named principal through per-session device
  * views, on the CPU backend. The policy decides for the session's principal
  * and roles, the audit log names it, handles of one session are refused by
- * another, a session with live objects stays open, and in a governed
- * context a new buffer never shows an earlier owner's bytes. */
+ * another, a session with live objects stays open, and the views share the
+ * device's health. (Memory hygiene: test-core-hygiene.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,11 +19,7 @@
 
 #include <kiln/kiln.h>
 
-#include "backends/cpu/cpu_internal.h"
-#include "backends/fault/fault_plan.h"
-#include "core/core_types.h"
-#include "govern/audit.h"
-#include "test-temp-dir.h"
+#include "test-session-support.h"
 
 /* A principal name one byte longer than the longest accepted (256). */
 #define TOO_LONG_NAME 257
@@ -35,88 +31,12 @@
 #define THREADS 6
 #define ROUNDS 12
 
-static char policy_path[TEST_TEMP_DIR_MAX + 32];
-static char log_path[TEST_TEMP_DIR_MAX + 32];
-
 static const char *scale_source =
     "kernel void scale(uint n, uint factor, global const uint *x, global uint *y) {\n"
     "    uint i = global_id(0);\n"
     "    if (i < n) y[i] = x[i] * factor;\n"
     "}\n";
 
-/* Every rule these tests start from: the local user may open sessions;
- * anyone may compute on the CPU unless a rule before says otherwise. */
-static const char *open_sessions_rule =
-    "  - name: open-sessions\n"
-    "    effect: allow\n"
-    "    principals: [\"*\"]\n"
-    "    devices: [\"*\"]\n"
-    "    actions: [session.open]\n";
-
-static const char *cpu_for_all_rule =
-    "  - name: cpu-for-all\n"
-    "    effect: allow\n"
-    "    principals: [\"*\"]\n"
-    "    devices: [\"backend:cpu\"]\n"
-    "    actions: [device.use, program.build, buffer.alloc, buffer.copy, kernel.launch]\n";
-
-static void write_policy(const char *rules, const char *tail)
-{
-    FILE *f = fopen(policy_path, "w");
-    assert_non_null(f);
-    fprintf(f, "version: 1\nrules:\n%s%s", rules, tail);
-    fclose(f);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    if (test_temp_dir_make("kiln-session") != 0)
-        return -1;
-    snprintf(policy_path, sizeof policy_path, "%s/policy.yaml", test_temp_dir);
-    snprintf(log_path, sizeof log_path, "%s/audit.log", test_temp_dir);
-    unsetenv("KILN_POLICY");
-    unsetenv("KILN_AUDIT_LOG");
-    unsetenv("KILN_AUDIT_KEY");
-    return 0;
-}
-
-/* Each test starts without a log of an earlier one. */
-static int fresh_log(void **state)
-{
-    (void)state;
-    char cmd[TEST_TEMP_DIR_MAX + 64];
-    snprintf(cmd, sizeof cmd, "rm -f '%s'/audit.log*", test_temp_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static kiln_context *open_context(const char *policy_file, const char *log)
-{
-    kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_CPU),
-                               .policy = policy_file, .audit_log = log };
-    kiln_context *ctx = NULL;
-    assert_int_equal(kiln_context_create(&ctx, &o), KILN_OK);
-    return ctx;
-}
-
-static kiln_session *open_session(kiln_context *ctx, const char *principal,
-                                  const char *const *roles, uint32_t role_count)
-{
-    kiln_session_options o = { .size = sizeof o, .principal = principal, .roles = roles,
-                               .role_count = role_count };
-    kiln_session *s = NULL;
-    kiln_status st = kiln_session_open(ctx, &o, &s);
-    if (st != KILN_OK)
-        fail_msg("session for %s: %s (%s)", principal, kiln_status_name(st), kiln_last_error());
-    return s;
-}
-
-static kiln_device *view_of(kiln_session *s)
-{
-    kiln_device *dev = NULL;
-    assert_int_equal(kiln_session_device(s, 0, &dev), KILN_OK);
-    return dev;
-}
 
 /* What one principal works with. */
 typedef struct workspace {
@@ -171,54 +91,11 @@ static int workspace_run(workspace *w, unsigned *seed)
     return 1;
 }
 
-static char *read_log(void)
-{
-    FILE *f = fopen(log_path, "r");
-    assert_non_null(f);
-    static char text[1 << 21];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
-    return text;
-}
 
-/* How many lines of the log hold every one of the (NULL-ended) texts. */
-static int log_lines_with(const char *first, ...)
+static int setup(void **state)
 {
-    const char *parts[8];
-    int n = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *p = first; p && n < 8; p = va_arg(ap, const char *))
-        parts[n++] = p;
-    va_end(ap);
-    int count = 0;
-    for (char *line = read_log(); *line;) {
-        char *end = strchr(line, '\n');
-        if (end)
-            *end = '\0';
-        int all = 1;
-        for (int i = 0; i < n && all; i++)
-            all = strstr(line, parts[i]) != NULL;
-        count += all;
-        if (!end)
-            break;
-        *end = '\n';
-        line = end + 1;
-    }
-    return count;
-}
-
-static void assert_log_verifies(void)
-{
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    memset(&r, 0, sizeof r);
-    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, NULL, 0, &r), KILN_OK);
-    free(paths);
-    assert_int_equal(r.verdict, AUDIT_VERIFY_OK);
+    (void)state;
+    return session_test_setup("kiln-session");
 }
 
 static void sessions_work_without_a_policy(void **state)
@@ -572,85 +449,6 @@ static void a_failed_audit_log_refuses_sessions(void **state)
     kiln_context_destroy(ctx);
 }
 
-/* Sizes the hygiene test reuses: small ones that the allocator hands back
- * from its bins, one that is not a multiple of anything, one large enough
- * to be mapped. */
-static const size_t hygiene_sizes[] = { 64, 4096, 65536 + 13, 1 << 20 };
-#define HYGIENE_ROUNDS 8
-#define OLD_OWNER_BYTE 0xa5
-
-/* The address the CPU adapter's memory has (port_mem of cpu_internal.h). */
-static const void *port_address(const kiln_buffer *b)
-{
-    return b->mem->data;
-}
-
-static void a_new_owner_never_reads_the_old_owners_bytes(void **state)
-{
-    (void)state;
-    char rules[1024];
-    snprintf(rules, sizeof rules, "%s%s", open_sessions_rule, cpu_for_all_rule);
-    write_policy(rules, "");
-    kiln_context *ctx = open_context(policy_path, NULL);
-    kiln_session *alice = open_session(ctx, "alice", NULL, 0);
-    kiln_session *bob = open_session(ctx, "bob", NULL, 0);
-    kiln_queue *qa = NULL, *qb = NULL;
-    assert_int_equal(kiln_queue_create(view_of(alice), KILN_PRIORITY_NORMAL, &qa), KILN_OK);
-    assert_int_equal(kiln_queue_create(view_of(bob), KILN_PRIORITY_NORMAL, &qb), KILN_OK);
-    uint8_t *seen = malloc(hygiene_sizes[3]);
-    assert_non_null(seen);
-    int reused = 0;
-    for (size_t s = 0; s < sizeof hygiene_sizes / sizeof hygiene_sizes[0]; s++) {
-        size_t bytes = hygiene_sizes[s];
-        for (int round = 0; round < HYGIENE_ROUNDS; round++) {
-            kiln_buffer *old = NULL, *fresh = NULL;
-            assert_int_equal(kiln_buffer_create(view_of(alice), bytes, 0, &old), KILN_OK);
-            assert_int_equal(kiln_buffer_fill(qa, old, 0, OLD_OWNER_BYTE, bytes), KILN_OK);
-            const void *where = port_address(old);
-            kiln_buffer_release(old);
-            assert_int_equal(kiln_buffer_create(view_of(bob), bytes, 0, &fresh), KILN_OK);
-            reused += port_address(fresh) == where;
-            memset(seen, OLD_OWNER_BYTE, bytes);
-            assert_int_equal(kiln_buffer_read(qb, fresh, 0, seen, bytes), KILN_OK);
-            for (size_t i = 0; i < bytes; i++)
-                if (seen[i] != 0)
-                    fail_msg("%zu-byte buffer, round %d: byte %zu is 0x%02x", bytes, round, i,
-                             seen[i]);
-            kiln_buffer_release(fresh);
-        }
-    }
-#if !defined(__SANITIZE_ADDRESS__)
-    /* The allocator really handed alice's memory to bob (AddressSanitizer
-     * holds freed memory back, so only without it). */
-    assert_true(reused > 0);
-#endif
-    print_message("hygiene: %d of %zu allocations got the previous owner's memory back\n", reused,
-                  HYGIENE_ROUNDS * sizeof hygiene_sizes / sizeof hygiene_sizes[0]);
-    free(seen);
-    kiln_queue_destroy(qa);
-    kiln_queue_destroy(qb);
-    assert_int_equal(kiln_session_close(alice), KILN_OK);
-    assert_int_equal(kiln_session_close(bob), KILN_OK);
-    kiln_context_destroy(ctx);
-}
-
-static void set_fault_plan(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
-}
-
-/* A context on the fault adapter (wrapping the CPU's), governed or not. */
-static kiln_context *open_fault_context(const char *policy_file, const char *log)
-{
-    set_fault_plan("none");
-    kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
-                               .policy = policy_file, .audit_log = log };
-    kiln_context *ctx = NULL;
-    assert_int_equal(kiln_context_create(&ctx, &o), KILN_OK);
-    return ctx;
-}
 
 /* Health is the hardware's: a fault seen through one session's view makes
  * the device unhealthy for every view and for the context, until its probe
@@ -690,46 +488,6 @@ static void a_fault_through_one_view_is_seen_by_every_view(void **state)
     fault_plan_clear();
 }
 
-/* A buffer that could not be zeroed is not handed out: its memory is freed
- * (the sanitizer build checks for a leak), the error is returned and the
- * allocation is recorded with it; the next allocation zeroes again. */
-static void a_failed_zeroing_hands_out_nothing_and_is_recorded(void **state)
-{
-    (void)state;
-    write_policy("  - name: all-for-all\n"
-                 "    effect: allow\n"
-                 "    principals: [\"*\"]\n"
-                 "    devices: [\"*\"]\n"
-                 "    actions: [session.open, device.use, buffer.alloc, buffer.copy]\n",
-                 "");
-    kiln_context *ctx = open_fault_context(policy_path, log_path);
-    kiln_session *alice = open_session(ctx, "alice", NULL, 0);
-    kiln_buffer *b = NULL;
-    set_fault_plan("calls=memory.fill;count=1;status=device");
-    assert_int_equal(kiln_buffer_create(view_of(alice), 4096, 0, &b), KILN_ERR_DEVICE);
-    assert_null(b);
-    assert_non_null(strstr(kiln_last_error(), "could not zero a new buffer of 4096 bytes"));
-    kiln_session_info info;
-    assert_int_equal(kiln_session_get_info(alice, &info), KILN_OK);
-    assert_int_equal(info.live_objects, 0);
-    kiln_queue *q = NULL;
-    assert_int_equal(kiln_queue_create(view_of(alice), KILN_PRIORITY_NORMAL, &q), KILN_OK);
-    assert_int_equal(kiln_buffer_create(view_of(alice), 4096, 0, &b), KILN_OK);
-    uint8_t bytes[4096];
-    memset(bytes, OLD_OWNER_BYTE, sizeof bytes);
-    assert_int_equal(kiln_buffer_read(q, b, 0, bytes, sizeof bytes), KILN_OK);
-    for (size_t i = 0; i < sizeof bytes; i++)
-        assert_int_equal(bytes[i], 0);
-    kiln_buffer_release(b);
-    kiln_queue_destroy(q);
-    assert_int_equal(kiln_session_close(alice), KILN_OK);
-    kiln_context_destroy(ctx);
-    fault_plan_clear();
-    assert_log_verifies();
-    assert_int_equal(log_lines_with("\"principal\":\"alice\"", "\"action\":\"buffer.alloc\"",
-                                    "\"outcome\":\"KILN_ERR_DEVICE\"", NULL),
-                     1);
-}
 
 /* Threads open sessions, work in them and close them, while others launch
  * on the context's own device and one shares a session between threads. */
@@ -837,9 +595,7 @@ int main(void)
         cmocka_unit_test_setup(session_open_denied_to_the_local_user_is_refused_and_recorded,
                                fresh_log),
         cmocka_unit_test_setup(a_failed_audit_log_refuses_sessions, fresh_log),
-        cmocka_unit_test(a_new_owner_never_reads_the_old_owners_bytes),
         cmocka_unit_test(a_fault_through_one_view_is_seen_by_every_view),
-        cmocka_unit_test_setup(a_failed_zeroing_hands_out_nothing_and_is_recorded, fresh_log),
         cmocka_unit_test_setup(sessions_open_and_close_while_others_launch, fresh_log),
     };
     return cmocka_run_group_tests(tests, setup, test_temp_dir_remove);
