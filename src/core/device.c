@@ -53,34 +53,34 @@ void core_device_close(kiln_device *dev)
     free(dev);
 }
 
-kiln_status core_device_usable(kiln_device *view)
+kiln_status core_device_usable(kiln_device *dev)
 {
-    kiln_device *dev = view->base; /* health is the hardware's, shared by every view */
-    if (atomic_load(&dev->health) == KILN_HEALTH_HEALTHY)
+    kiln_device *hw = dev->base; /* health is the hardware's, shared by every view */
+    if (atomic_load(&hw->health) == KILN_HEALTH_HEALTHY)
         return KILN_OK;
     kiln_health now = KILN_HEALTH_LOST;
-    if (dev->ops->execution->health(dev->port, &now) != KILN_OK)
+    if (hw->ops->execution->health(hw->port, &now) != KILN_OK)
         now = KILN_HEALTH_LOST;
-    atomic_store(&dev->health, (int)now);
+    atomic_store(&hw->health, (int)now);
     if (now == KILN_HEALTH_HEALTHY)
         return KILN_OK;
-    return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is %s after a fault", dev->info.name,
-                     kiln_backend_name(dev->info.backend), dev->info.backend_index,
+    return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is %s after a fault", hw->info.name,
+                     kiln_backend_name(hw->info.backend), hw->info.backend_index,
                      now == KILN_HEALTH_DEGRADED ? "degraded" : "lost");
 }
 
-kiln_status core_device_note(kiln_device *view, kiln_status st)
+kiln_status core_device_note(kiln_device *dev, kiln_status st)
 {
     if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
         return st;
-    kiln_device *dev = view->base;
+    kiln_device *hw = dev->base;
     /* The caller must see the adapter's detail (which kernel, which CUDA
      * error), not the probe's: a failing probe would overwrite it. */
     char *fault_detail = strdup(util_last_error());
     kiln_health now = KILN_HEALTH_LOST;
-    if (dev->ops->execution->health(dev->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
+    if (hw->ops->execution->health(hw->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
         now = KILN_HEALTH_DEGRADED; /* it faulted: not healthy until a probe passes */
-    atomic_store(&dev->health, (int)now);
+    atomic_store(&hw->health, (int)now);
     if (fault_detail) {
         util_fail_text(st, fault_detail);
         free(fault_detail);

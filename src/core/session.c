@@ -63,9 +63,11 @@ void session_registry_destroy(kiln_context *ctx)
     core_session_registry *r = ctx->sessions;
     if (!r)
         return;
-    while (r->open) {
-        kiln_session *s = r->open;
-        session_unlink(r, s);
+    kiln_session *next = r->open;
+    r->open = NULL;
+    while (next) {
+        kiln_session *s = next;
+        next = s->next;
         if (ctx->gov && governance_session_close(ctx->gov, s, "closed with the context") != KILN_OK)
             core_log(ctx, KILN_LOG_ERROR, "the close of session %llu was not recorded: %s",
                      (unsigned long long)s->id, util_last_error());
