@@ -5,7 +5,10 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "hygiene.h"
+#include "owner.h"
 #include "pipeline.h"
+#include "session.h"
 
 KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t flags,
                                         kiln_buffer **out)
@@ -40,6 +43,8 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
     if (st == KILN_ERR_OUT_OF_MEMORY)
         util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
+    if (st == KILN_OK)
+        st = hygiene_clear(dev, &buf->mem, bytes);
     kiln_status recorded = pipeline_record(&req, st);
     if (recorded != KILN_OK) {
         if (st == KILN_OK)
@@ -52,6 +57,7 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     buf->bytes = bytes;
     buf->flags = flags;
     buf->magic = CORE_MAGIC_BUFFER;
+    session_object_made(dev);
     *out = buf;
     return KILN_OK;
 }
@@ -62,6 +68,7 @@ KILN_API void kiln_buffer_release(kiln_buffer *buf)
         return;
     buf->dev->ops->memory->free(buf->dev->port, buf->mem);
     pipeline_release(&buf->reservation);
+    session_object_gone(buf->dev);
     buf->magic = CORE_MAGIC_RELEASED;
     free(buf);
 }
@@ -89,8 +96,7 @@ static kiln_status buffer_check_queue(const kiln_queue *q, const kiln_buffer *bu
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(buf, CORE_MAGIC_BUFFER, "buffer");
     if (buf->dev != q->dev)
-        return util_fail(KILN_ERR_INVALID_ARG, "buffer belongs to device '%s', queue to '%s'",
-                         buf->dev->info.name, q->dev->info.name);
+        return core_owner_refuse(buf->dev, q->dev, "queue", "buffer");
     return core_device_usable(q->dev);
 }
 

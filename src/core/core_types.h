@@ -26,6 +26,7 @@ enum core_magic {
     CORE_MAGIC_KERNEL = 0x4b4b524eu,
     CORE_MAGIC_EVENT = 0x4b45564eu,
     CORE_MAGIC_HOST_BUFFER = 0x4b484246u,
+    CORE_MAGIC_SESSION = 0x4b534553u,
     CORE_MAGIC_RELEASED = 0xdeadbeefu
 };
 
@@ -50,10 +51,12 @@ struct kiln_context {
     uint32_t device_count;
     core_cache *cache;
     core_governance *gov; /* NULL: no policy configured (the local user runs freely) */
+    struct core_session_registry *sessions; /* the open sessions (session.h) */
 };
 
-/* A device's view of the policy: the rules that select it for the local
- * user, refreshed when the policy generation changes. */
+/* A device's view of the policy: the rules that select it for its
+ * principal (the local user, or a session's), refreshed when the policy
+ * generation changes. */
 typedef struct core_device_policy {
     pthread_mutex_t lock;
     policy *current;        /* reference held; NULL until the first decision */
@@ -74,9 +77,15 @@ struct kiln_device {
     lang_caps caps;
     /* Architecture, driver and compiler version: part of the cache key. */
     char cache_identity[512];
-    atomic_int health; /* kiln_health */
+    atomic_int health; /* kiln_health; read through base (a view's own is unused) */
     uint32_t index;    /* in the context */
     core_device_policy policy;
+    /* The session this view acts for; NULL for the context's own devices. */
+    struct kiln_session *session;
+    /* On the base device only: the stream that zeroes new buffers of a
+     * governed context (hygiene.h), made on first use. */
+    pthread_mutex_t hygiene_lock;
+    port_stream *hygiene_stream;
 };
 
 struct kiln_queue {

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "device_open.h"
 #include "handles.h"
+#include "owner.h"
 #include "pipeline.h"
 
 /* Arguments up to this count are converted on the stack; more go to the heap. */
@@ -127,8 +128,7 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
     if (event)
         *event = NULL;
     if (k->dev != q->dev)
-        return util_fail(KILN_ERR_INVALID_ARG, "kernel '%s' was built for device '%s', queue is on '%s'",
-                         k->signature->name, k->dev->info.name, q->dev->info.name);
+        return core_owner_refuse(k->dev, q->dev, "queue", "kernel '%s'", k->signature->name);
     kiln_status st = core_device_usable(q->dev);
     if (st != KILN_OK)
         return st;

@@ -9,6 +9,7 @@
 #include "device_open.h"
 #include "handles.h"
 #include "pipeline.h"
+#include "session.h"
 
 #define PROGRAM_DEFAULT_NAME "<source>"
 
@@ -27,7 +28,8 @@ static void program_memory_key(const kiln_device *dev, const char *source, const
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, CORE_CACHE_KEY_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)&dev, sizeof dev);
+    /* The hardware, not the view: sessions share compiled modules. */
+    crypto_generichash_update(&st, (const unsigned char *)&dev->base, sizeof dev->base);
     hash_string(&st, source);
     hash_string(&st, defines);
     hash_string(&st, name);
@@ -224,6 +226,7 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     }
     prog->dev = dev;
     prog->magic = CORE_MAGIC_PROGRAM;
+    session_object_made(dev);
     util_clear_error();
     *out = prog;
     return KILN_OK;
@@ -234,6 +237,7 @@ KILN_API void kiln_program_release(kiln_program *prog)
     if (!prog || prog->magic != CORE_MAGIC_PROGRAM)
         return;
     core_module_release(prog->module);
+    session_object_gone(prog->dev);
     prog->magic = CORE_MAGIC_RELEASED;
     free(prog);
 }

@@ -6,6 +6,7 @@
 #include "device_open.h"
 #include "handles.h"
 #include "pipeline.h"
+#include "session.h"
 
 KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out)
 {
@@ -43,6 +44,7 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
     q->dev = dev;
     q->priority = priority;
     q->magic = CORE_MAGIC_QUEUE;
+    session_object_made(dev);
     *out = q;
     return KILN_OK;
 }
@@ -65,6 +67,7 @@ KILN_API void kiln_queue_destroy(kiln_queue *q)
     q->dev->ops->execution->synchronize(q->stream);
     q->dev->ops->execution->stream_destroy(q->stream);
     q->magic = CORE_MAGIC_RELEASED;
+    session_object_gone(q->dev);
     pthread_mutex_unlock(&q->lock);
     pthread_mutex_destroy(&q->lock);
     free(q);
