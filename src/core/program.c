@@ -9,6 +9,7 @@
 #include "device_open.h"
 #include "handles.h"
 #include "pipeline.h"
+#include "rebuild.h"
 
 #define PROGRAM_DEFAULT_NAME "<source>"
 
@@ -214,11 +215,14 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     prog->origin = KILN_BUILD_MEMORY_CACHE;
     if (!prog->module)
         st = program_build_module(dev, source, defines, name, key, &prog->module, &prog->origin);
+    if (st == KILN_OK)
+        st = rebuild_keep(dev, source, defines, name, &prog->source);
     kiln_status recorded = pipeline_record(&req, st);
     pipeline_release(&res);
     if (recorded != KILN_OK) {
         if (prog->module)
             core_module_release(prog->module); /* not recorded: not handed out */
+        rebuild_release(prog->source);
         free(prog);
         return recorded;
     }
@@ -234,6 +238,7 @@ KILN_API void kiln_program_release(kiln_program *prog)
     if (!prog || prog->magic != CORE_MAGIC_PROGRAM)
         return;
     core_module_release(prog->module);
+    rebuild_release(prog->source);
     prog->magic = CORE_MAGIC_RELEASED;
     free(prog);
 }
