@@ -68,9 +68,9 @@ kiln_status core_device_usable(kiln_device *dev)
     if (hw->ops->execution->health(hw->port, &now) != KILN_OK)
         now = KILN_HEALTH_LOST;
     if (now != KILN_HEALTH_HEALTHY) {
-        b->next_probe_ns = t + b->interval_ns;
         b->interval_ns = b->interval_ns * 2 > HEALTH_PROBE_MAX_NS ? HEALTH_PROBE_MAX_NS
                                                                   : b->interval_ns * 2;
+        b->next_probe_ns = t + b->interval_ns;
         atomic_store(&hw->health, (int)now);
         pthread_mutex_unlock(&b->lock);
         return health_refuse(hw, now);

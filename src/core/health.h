@@ -15,7 +15,7 @@
 typedef struct core_breaker {
     pthread_mutex_t lock;
     uint64_t next_probe_ns; /* no probe before this (health_clock time) */
-    uint64_t interval_ns;   /* wait after the next failing probe */
+    uint64_t interval_ns;   /* the wait now running; doubled by a failing probe */
 } core_breaker;
 
 /* The first wait after a fault: long enough that a burst of calls right
