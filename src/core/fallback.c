@@ -177,7 +177,7 @@ static kiln_status fallback_run(kiln_queue *q, fallback_queue *fb, kiln_status f
                          detail);
     size_t launches = fallback_journaled_launches(&fb->journal);
     char reason[FALLBACK_DETAIL_MAX + 64], to[64], where[64];
-    snprintf(reason, sizeof reason, "%zu launches re-run after: %s", launches, detail);
+    snprintf(reason, sizeof reason, "%zu launch(es) re-run after: %s", launches, detail);
     fault_audit_device_text(cpu, to, sizeof to);
     fault_audit_device_text(from, where, sizeof where);
     core_fault_record r = { .action = "queue.fallback", .device = from, .outcome = fault,
@@ -186,7 +186,7 @@ static kiln_status fallback_run(kiln_queue *q, fallback_queue *fb, kiln_status f
     if (st != KILN_OK)
         return st; /* not recorded: not run */
     core_log(from->ctx, KILN_LOG_WARNING,
-             "queue on device '%s' (%s) falls back to the CPU (%s); %zu launches re-run: %s",
+             "queue on device '%s' (%s) falls back to the CPU (%s); %zu launch(es) re-run: %s",
              from->info.name, where, to, launches, detail);
     if ((st = fallback_move_queue(q, fb, cpu)) != KILN_OK)
         return util_fail(st, "%s (falling back to the CPU failed: %s)", detail, kiln_last_error());
