@@ -106,6 +106,28 @@ static kiln_status fallback_move_buffers(kiln_queue *q, journal *j, kiln_device 
     return KILN_OK;
 }
 
+/* A write, copy or fill, as the caller gave it or as a replay resolves it. */
+typedef struct fallback_transfer {
+    journal_kind kind;
+    kiln_buffer *dst;
+    const kiln_buffer *src; /* copies */
+    size_t dst_offset, src_offset, bytes;
+    const void *data; /* writes */
+    uint8_t byte;     /* fills */
+} fallback_transfer;
+
+static kiln_status fallback_run_transfer(kiln_queue *q, const fallback_transfer *t)
+{
+    switch (t->kind) {
+    case JOURNAL_WRITE: return core_buffer_write(q, t->dst, t->dst_offset, t->data, t->bytes);
+    case JOURNAL_COPY:
+        return core_buffer_copy(q, t->dst, t->dst_offset, t->src, t->src_offset, t->bytes);
+    case JOURNAL_FILL: return core_buffer_fill(q, t->dst, t->dst_offset, t->byte, t->bytes);
+    case JOURNAL_LAUNCH: break;
+    }
+    return util_fail(KILN_ERR_INTERNAL, "a launch is not a transfer");
+}
+
 static kiln_status fallback_replay_launch(kiln_queue *q, fallback_queue *fb, journal_entry *e,
                                           kiln_event **event)
 {
@@ -133,20 +155,14 @@ static kiln_status fallback_replay(kiln_queue *q, fallback_queue *fb, kiln_event
     for (size_t i = 0; i < j->count; i++) {
         journal_entry *e = &j->entries[i];
         kiln_status st = KILN_OK;
-        switch (e->kind) {
-        case JOURNAL_LAUNCH:
+        if (e->kind == JOURNAL_LAUNCH) {
             st = fallback_replay_launch(q, fb, e, i + 1 == j->count ? event : NULL);
-            break;
-        case JOURNAL_WRITE:
-            st = core_buffer_write(q, journal_resolve(j, e->dst), e->dst_offset, e->data, e->bytes);
-            break;
-        case JOURNAL_COPY:
-            st = core_buffer_copy(q, journal_resolve(j, e->dst), e->dst_offset,
-                                  journal_resolve(j, e->src), e->src_offset, e->bytes);
-            break;
-        case JOURNAL_FILL:
-            st = core_buffer_fill(q, journal_resolve(j, e->dst), e->dst_offset, e->byte, e->bytes);
-            break;
+        } else {
+            fallback_transfer t = { .kind = e->kind, .dst = journal_resolve(j, e->dst),
+                                    .src = journal_resolve(j, e->src),
+                                    .dst_offset = e->dst_offset, .src_offset = e->src_offset,
+                                    .bytes = e->bytes, .data = e->data, .byte = e->byte };
+            st = fallback_run_transfer(q, &t);
         }
         if (st != KILN_OK)
             return util_fail(st, "re-running operation %zu of %zu on the CPU after a fault: %s",
@@ -309,130 +325,90 @@ static bool fallback_span_ok(const kiln_queue *q, const kiln_buffer *buf, size_t
            offset <= buf->bytes && bytes <= buf->bytes - offset;
 }
 
-/* Journals a write (data set) or a fill of buf; *journaled says whether an
- * entry was made. */
-static kiln_status fallback_journal_store(kiln_queue *q, fallback_queue *fb, journal_kind kind,
-                                          kiln_buffer *buf, size_t offset, size_t bytes,
-                                          const void *data, uint8_t byte, bool *journaled)
+/* Journals t; *journaled says whether an entry was made. */
+static kiln_status fallback_journal_transfer(kiln_queue *q, fallback_queue *fb,
+                                             const fallback_transfer *t, bool *journaled)
 {
     *journaled = false;
-    if (!fallback_span_ok(q, buf, offset, bytes) || (kind == JOURNAL_WRITE && !data))
+    if (!fallback_span_ok(q, t->dst, t->dst_offset, t->bytes) ||
+        (t->kind == JOURNAL_COPY && !fallback_span_ok(q, t->src, t->src_offset, t->bytes)) ||
+        (t->kind == JOURNAL_WRITE && !t->data))
         return KILN_OK;
     journal *j = &fb->journal;
-    uint32_t place;
-    kiln_status st = journal_buffer_of(j, q, buf, offset == 0 && bytes == buf->bytes, &place);
+    uint32_t from = JOURNAL_NO_PLACE, to = JOURNAL_NO_PLACE;
+    kiln_status st = KILN_OK;
+    /* The journal may move src to the CPU on a fault: the handle is the
+     * caller's, its contents are not changed. */
+    if (t->kind == JOURNAL_COPY)
+        st = journal_buffer_of(j, q, (kiln_buffer *)t->src, false, &from);
+    if (st == KILN_OK)
+        st = journal_buffer_of(j, q, t->dst, t->dst_offset == 0 && t->bytes == t->dst->bytes, &to);
     if (st != KILN_OK)
         return st;
     journal_entry *e = journal_append(j);
     if (!e)
         return KILN_ERR_OUT_OF_HOST_MEMORY;
-    e->kind = kind;
-    e->dst = place;
-    e->dst_offset = offset;
-    e->bytes = bytes;
-    e->byte = byte;
-    if (kind == JOURNAL_WRITE) {
-        if (!(e->data = malloc(bytes))) {
+    e->kind = t->kind;
+    e->dst = to;
+    e->src = from;
+    e->dst_offset = t->dst_offset;
+    e->src_offset = t->src_offset;
+    e->bytes = t->bytes;
+    e->byte = t->byte;
+    if (t->kind == JOURNAL_WRITE) {
+        if (!(e->data = malloc(t->bytes))) {
             journal_pop(j);
             return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY,
-                             "no memory to journal a %zu-byte write", bytes);
+                             "no memory to journal a %zu-byte write", t->bytes);
         }
-        memcpy(e->data, data, bytes);
+        memcpy(e->data, t->data, t->bytes);
     }
     *journaled = true;
     return KILN_OK;
+}
+
+static kiln_status fallback_transfer_op(kiln_queue *q, const fallback_transfer *t)
+{
+    fallback_queue *fb = q->fallback;
+    pthread_mutex_lock(&fb->lock);
+    kiln_status st;
+    if (fb->on_cpu) {
+        if ((st = fallback_check_moved(fb, t->dst)) == KILN_OK &&
+            (st = fallback_check_moved(fb, t->src)) == KILN_OK)
+            st = fallback_run_transfer(q, t);
+    } else {
+        bool journaled = false;
+        st = fallback_journal_transfer(q, fb, t, &journaled);
+        if (st == KILN_OK)
+            st = fallback_run_transfer(q, t);
+        st = fallback_settle(q, fb, st, journaled, NULL);
+    }
+    pthread_mutex_unlock(&fb->lock);
+    return st;
 }
 
 kiln_status fallback_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t offset,
                                   const void *src, size_t bytes)
 {
-    fallback_queue *fb = q->fallback;
-    pthread_mutex_lock(&fb->lock);
-    kiln_status st;
-    if (fb->on_cpu) {
-        if ((st = fallback_check_moved(fb, buf)) == KILN_OK)
-            st = core_buffer_write(q, buf, offset, src, bytes);
-    } else {
-        bool journaled = false;
-        st = fallback_journal_store(q, fb, JOURNAL_WRITE, buf, offset, bytes, src, 0, &journaled);
-        if (st == KILN_OK)
-            st = core_buffer_write(q, buf, offset, src, bytes);
-        st = fallback_settle(q, fb, st, journaled, NULL);
-    }
-    pthread_mutex_unlock(&fb->lock);
-    return st;
+    fallback_transfer t = { .kind = JOURNAL_WRITE, .dst = buf, .dst_offset = offset,
+                            .bytes = bytes, .data = src };
+    return fallback_transfer_op(q, &t);
 }
 
 kiln_status fallback_buffer_fill(kiln_queue *q, kiln_buffer *buf, size_t offset, uint8_t byte,
                                  size_t bytes)
 {
-    fallback_queue *fb = q->fallback;
-    pthread_mutex_lock(&fb->lock);
-    kiln_status st;
-    if (fb->on_cpu) {
-        if ((st = fallback_check_moved(fb, buf)) == KILN_OK)
-            st = core_buffer_fill(q, buf, offset, byte, bytes);
-    } else {
-        bool journaled = false;
-        st = fallback_journal_store(q, fb, JOURNAL_FILL, buf, offset, bytes, NULL, byte,
-                                    &journaled);
-        if (st == KILN_OK)
-            st = core_buffer_fill(q, buf, offset, byte, bytes);
-        st = fallback_settle(q, fb, st, journaled, NULL);
-    }
-    pthread_mutex_unlock(&fb->lock);
-    return st;
-}
-
-static kiln_status fallback_journal_copy(kiln_queue *q, fallback_queue *fb, kiln_buffer *dst,
-                                         size_t dst_offset, kiln_buffer *src, size_t src_offset,
-                                         size_t bytes, bool *journaled)
-{
-    *journaled = false;
-    if (!fallback_span_ok(q, dst, dst_offset, bytes) || !fallback_span_ok(q, src, src_offset, bytes))
-        return KILN_OK;
-    journal *j = &fb->journal;
-    uint32_t from, to;
-    kiln_status st = journal_buffer_of(j, q, src, false, &from);
-    if (st == KILN_OK)
-        st = journal_buffer_of(j, q, dst, dst_offset == 0 && bytes == dst->bytes, &to);
-    if (st != KILN_OK)
-        return st;
-    journal_entry *e = journal_append(j);
-    if (!e)
-        return KILN_ERR_OUT_OF_HOST_MEMORY;
-    e->kind = JOURNAL_COPY;
-    e->src = from;
-    e->dst = to;
-    e->src_offset = src_offset;
-    e->dst_offset = dst_offset;
-    e->bytes = bytes;
-    *journaled = true;
-    return KILN_OK;
+    fallback_transfer t = { .kind = JOURNAL_FILL, .dst = buf, .dst_offset = offset,
+                            .bytes = bytes, .byte = byte };
+    return fallback_transfer_op(q, &t);
 }
 
 kiln_status fallback_buffer_copy(kiln_queue *q, kiln_buffer *dst, size_t dst_offset,
                                  const kiln_buffer *src, size_t src_offset, size_t bytes)
 {
-    fallback_queue *fb = q->fallback;
-    pthread_mutex_lock(&fb->lock);
-    kiln_status st;
-    if (fb->on_cpu) {
-        if ((st = fallback_check_moved(fb, dst)) == KILN_OK &&
-            (st = fallback_check_moved(fb, src)) == KILN_OK)
-            st = core_buffer_copy(q, dst, dst_offset, src, src_offset, bytes);
-    } else {
-        bool journaled = false;
-        /* The journal may move src to the CPU on a fault: the handle is the
-         * caller's, its contents are not changed. */
-        st = fallback_journal_copy(q, fb, dst, dst_offset, (kiln_buffer *)src, src_offset, bytes,
-                                   &journaled);
-        if (st == KILN_OK)
-            st = core_buffer_copy(q, dst, dst_offset, src, src_offset, bytes);
-        st = fallback_settle(q, fb, st, journaled, NULL);
-    }
-    pthread_mutex_unlock(&fb->lock);
-    return st;
+    fallback_transfer t = { .kind = JOURNAL_COPY, .dst = dst, .dst_offset = dst_offset,
+                            .src = src, .src_offset = src_offset, .bytes = bytes };
+    return fallback_transfer_op(q, &t);
 }
 
 /* A synchronization point returned: nothing before it needs replaying. */
