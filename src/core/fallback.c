@@ -276,7 +276,7 @@ static kiln_status fallback_launch_journaled(kiln_queue *q, fallback_queue *fb, 
                                              const kiln_range *range, const kiln_arg *args,
                                              uint32_t nargs, kiln_event **event)
 {
-    if (!k || k->magic != CORE_MAGIC_KERNEL || !range)
+    if (!k || k->magic != CORE_MAGIC_KERNEL || !range || k->dev != q->dev)
         return core_launch(q, k, range, args, nargs, event); /* refused with its detail */
     journal *j = &fb->journal;
     journal_entry *e = journal_append(j);

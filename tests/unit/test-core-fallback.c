@@ -376,6 +376,30 @@ static void an_unjournaled_buffer_after_the_fallback_is_refused_clearly(void **s
     kiln_queue_destroy(q);
 }
 
+static void a_fault_while_taking_a_snapshot_falls_back_but_refuses_that_buffer(void **state)
+{
+    (void)state;
+    kiln_queue *q = fallback_queue(env.dev);
+    kiln_buffer *kept = NULL, *lost = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &kept), KILN_OK);
+    assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &lost), KILN_OK);
+    assert_int_equal(kiln_buffer_fill(q, kept, 0, 4, 64), KILN_OK);
+    /* A part of lost: its snapshot is read first, and that read fails. */
+    plan("calls=memory.read;count=1;status=device_fault");
+    assert_int_equal(kiln_buffer_fill(q, lost, 0, 1, 8), KILN_ERR_DEVICE_FAULT);
+    assert_non_null(strstr(kiln_last_error(), "injected fault: memory.read call 1 (the queue fell "
+                                              "back to the CPU, but a buffer this operation uses "
+                                              "had no snapshot"));
+    assert_int_equal(queue_info(q).backend, KILN_BACKEND_CPU);
+    unsigned char byte = 0;
+    assert_int_equal(kiln_buffer_read(q, kept, 10, &byte, 1), KILN_OK);
+    assert_int_equal(byte, 4);
+    recover();
+    kiln_buffer_release(kept);
+    kiln_buffer_release(lost);
+    kiln_queue_destroy(q);
+}
+
 static void bad_queue_options_are_refused(void **state)
 {
     (void)state;
@@ -474,6 +498,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             an_unjournaled_buffer_after_the_fallback_is_refused_clearly, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_fault_while_taking_a_snapshot_falls_back_but_refuses_that_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_queue_options_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(faults_fallbacks_and_readmissions_are_audited, setup,
                                         teardown),
