@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,38 @@ static void a_lost_device_stays_refused_while_its_probe_fails(void **state)
     assert_int_equal(health(), KILN_HEALTH_LOST);
 }
 
+/* Threads that find the interval over at the same moment: one probes. */
+#define HEALTH_TEST_THREADS 8
+#define HEALTH_TEST_CALLS 50
+
+static void *refused_calls(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HEALTH_TEST_CALLS; i++) {
+        kiln_buffer *other = NULL;
+        if (kiln_buffer_create(env.dev, 64, 0, &other) != KILN_ERR_DEVICE_LOST || other)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void concurrent_callers_share_one_probe_per_interval(void **state)
+{
+    (void)state;
+    fault_the_device();
+    uint64_t before = probes();
+    test_now += HEALTH_PROBE_FIRST_NS;
+    pthread_t threads[HEALTH_TEST_THREADS];
+    for (int i = 0; i < HEALTH_TEST_THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, refused_calls, NULL), 0);
+    for (int i = 0; i < HEALTH_TEST_THREADS; i++) {
+        void *failed = NULL;
+        assert_int_equal(pthread_join(threads[i], &failed), 0);
+        assert_null(failed);
+    }
+    assert_int_equal(probes(), before + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +217,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             the_first_passing_probe_readmits_the_device_and_resets_the_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(a_lost_device_stays_refused_while_its_probe_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(concurrent_callers_share_one_probe_per_interval, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
