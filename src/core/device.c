@@ -36,6 +36,7 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
     dev->caps.has_int64_atomics = (caps & KILN_CAP_INT64_ATOMICS) != 0;
     dev->caps.has_subgroups = (caps & KILN_CAP_SUBGROUPS) != 0;
     atomic_store(&dev->health, (int)dev->info.health);
+    health_breaker_init(&dev->breaker);
     pthread_mutex_init(&dev->policy.lock, NULL);
     pthread_mutex_init(&dev->hygiene_lock, NULL);
     dev->magic = CORE_MAGIC_DEVICE;
@@ -49,43 +50,9 @@ void core_device_close(kiln_device *dev)
     dev->ops->device_close(dev->port);
     policy_release(dev->policy.current);
     pthread_mutex_destroy(&dev->policy.lock);
+    health_breaker_destroy(&dev->breaker);
     dev->magic = CORE_MAGIC_RELEASED;
     free(dev);
-}
-
-kiln_status core_device_usable(kiln_device *dev)
-{
-    kiln_device *hw = dev->base; /* health is the hardware's, shared by every view */
-    if (atomic_load(&hw->health) == KILN_HEALTH_HEALTHY)
-        return KILN_OK;
-    kiln_health now = KILN_HEALTH_LOST;
-    if (hw->ops->execution->health(hw->port, &now) != KILN_OK)
-        now = KILN_HEALTH_LOST;
-    atomic_store(&hw->health, (int)now);
-    if (now == KILN_HEALTH_HEALTHY)
-        return KILN_OK;
-    return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is %s after a fault", hw->info.name,
-                     kiln_backend_name(hw->info.backend), hw->info.backend_index,
-                     now == KILN_HEALTH_DEGRADED ? "degraded" : "lost");
-}
-
-kiln_status core_device_note(kiln_device *dev, kiln_status st)
-{
-    if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
-        return st;
-    kiln_device *hw = dev->base;
-    /* The caller must see the adapter's detail (which kernel, which CUDA
-     * error), not the probe's: a failing probe would overwrite it. */
-    char *fault_detail = strdup(util_last_error());
-    kiln_health now = KILN_HEALTH_LOST;
-    if (hw->ops->execution->health(hw->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
-        now = KILN_HEALTH_DEGRADED; /* it faulted: not healthy until a probe passes */
-    atomic_store(&hw->health, (int)now);
-    if (fault_detail) {
-        util_fail_text(st, fault_detail);
-        free(fault_detail);
-    }
-    return st;
 }
 
 KILN_API const char *kiln_backend_name(kiln_backend backend)

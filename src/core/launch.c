@@ -7,7 +7,9 @@
 #include "device_open.h"
 #include "handles.h"
 #include "owner.h"
+#include "fallback.h"
 #include "pipeline.h"
+#include "submit.h"
 
 /* Arguments up to this count are converted on the stack; more go to the heap. */
 #define LAUNCH_STACK_ARGS 32
@@ -112,6 +114,7 @@ static kiln_status launch_execute(kiln_queue *q, kiln_kernel *k, const port_laun
     }
     if (ev) {
         ev->queue = q;
+        ev->dev = q->dev;
         ev->magic = CORE_MAGIC_EVENT;
         *event = ev;
     }
@@ -120,6 +123,15 @@ static kiln_status launch_execute(kiln_queue *q, kiln_kernel *k, const port_laun
 
 KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
                                  const kiln_arg *args, uint32_t nargs, kiln_event **event)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_launch(q, k, range, args, nargs, event);
+    return core_launch(q, k, range, args, nargs, event);
+}
+
+kiln_status core_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
+                        const kiln_arg *args, uint32_t nargs, kiln_event **event)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(k, CORE_MAGIC_KERNEL, "kernel");

@@ -10,6 +10,7 @@
 #include "handles.h"
 #include "pipeline.h"
 #include "session.h"
+#include "rebuild.h"
 
 #define PROGRAM_DEFAULT_NAME "<source>"
 
@@ -216,11 +217,14 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     prog->origin = KILN_BUILD_MEMORY_CACHE;
     if (!prog->module)
         st = program_build_module(dev, source, defines, name, key, &prog->module, &prog->origin);
+    if (st == KILN_OK)
+        st = rebuild_keep(dev, source, defines, name, &prog->source);
     kiln_status recorded = pipeline_record(&req, st);
     pipeline_release(&res);
     if (recorded != KILN_OK) {
         if (prog->module)
             core_module_release(prog->module); /* not recorded: not handed out */
+        rebuild_release(prog->source);
         free(prog);
         return recorded;
     }
@@ -238,6 +242,7 @@ KILN_API void kiln_program_release(kiln_program *prog)
         return;
     core_module_release(prog->module);
     session_object_gone(prog->dev);
+    rebuild_release(prog->source);
     prog->magic = CORE_MAGIC_RELEASED;
     free(prog);
 }
