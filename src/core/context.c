@@ -12,6 +12,7 @@
 #include "device_open.h"
 #include "handles.h"
 #include "registry.h"
+#include "session.h"
 
 #define CONTEXT_PATH_MAX 4096
 /* kiln_context_options as 0.1.0 had it: up to and with `backends`. */
@@ -165,6 +166,8 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
     kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
                                   &ctx->cache);
     if (st == KILN_OK)
+        st = session_registry_create(ctx);
+    if (st == KILN_OK)
         st = context_open_governance(ctx, opts);
     if (st == KILN_OK)
         st = context_open_backends(ctx, wanted);
@@ -183,6 +186,7 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
 {
     if (!ctx || ctx->magic != CORE_MAGIC_CONTEXT)
         return;
+    session_registry_destroy(ctx); /* records the close of those still open */
     /* The log closes last of what records: after it nothing may run. */
     kiln_status closed = governance_close(ctx->gov);
     if (closed != KILN_OK)
