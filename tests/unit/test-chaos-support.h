@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "backends/fault/fault_plan.h"
 #include "core/core_types.h"
+#include "core/health.h"
 #include "govern/audit.h"
 #include "govern/quota.h"
 #include "test-temp-dir.h"
@@ -239,9 +241,41 @@ static inline kiln_status chaos_context(const chaos_env *env, uint32_t flags, ki
     return kiln_context_create(out, &o);
 }
 
+/* ---- the health clock ---------------------------------------------------- */
+
+/* The breakers' clock (health.h) while the suite runs: it moves only with
+ * the work, CHAOS_TICK_NS per operation, so that a degraded device refuses
+ * a few operations without a probe, is probed at intervals that double
+ * while probes fail, and may be readmitted in the middle of a workload, the
+ * same way in every replay. chaos_leap passes the longest probe interval. */
+#define CHAOS_TICK_NS 4000000ull /* 4 ms: the first probe comes after 3 operations */
+
+static _Atomic uint64_t chaos_now_ns;
+
+static inline uint64_t chaos_clock(void)
+{
+    return atomic_load(&chaos_now_ns);
+}
+
+static inline void chaos_leap(void)
+{
+    atomic_fetch_add(&chaos_now_ns, HEALTH_PROBE_MAX_NS);
+}
+
 /* ---- one schedule ------------------------------------------------------ */
 
 #define CHAOS_MESSAGE_MAX 1024
+
+/* What an operation is to the audit log: allocations and copies are
+ * recorded one by one (the suite's policy says so), launches are counted
+ * in per-second summaries, the rest is not recorded as such. */
+typedef enum chaos_kind {
+    CHAOS_OTHER,
+    CHAOS_ALLOC,
+    CHAOS_COPY,
+    CHAOS_LAUNCH,
+    CHAOS_KINDS
+} chaos_kind;
 
 typedef struct chaos_run {
     uint64_t index;
@@ -256,6 +290,11 @@ typedef struct chaos_run {
     uint64_t operations;
     uint64_t failures;       /* operations that returned a clear error */
     uint64_t quota_refusals; /* of which KILN_ERR_QUOTA */
+    /* Failures that reached the adapter (neither a quota's nor a degraded
+     * device's refusal), by kind; and of all of them, those whose status
+     * was a device status: each is one device fault the core noted. */
+    uint64_t reached[CHAOS_KINDS];
+    uint64_t device_faults;
     char violation[CHAOS_MESSAGE_MAX]; /* the first broken promise, "" when none */
 } chaos_run;
 
@@ -293,17 +332,31 @@ static inline int chaos_status_explained(const chaos_run *run, kiln_status st)
     return st == KILN_ERR_QUOTA && run->quota_may_refuse;
 }
 
+/* A degraded or lost device's refusal, which never reaches the adapter
+ * (health.c): its detail names no injected fault. */
+static inline int chaos_is_refusal(kiln_status st, const char *detail)
+{
+    return st == KILN_ERR_QUOTA ||
+           (st == KILN_ERR_DEVICE_LOST && strstr(detail, " after a fault") &&
+            !strstr(detail, "injected fault"));
+}
+
 /* The promise every operation keeps: it works, or it returns a known
  * status with a detail, and only a fault (or a quota) explains a failure.
  * Returns whether it worked. */
-static inline int chaos_op(chaos_run *run, kiln_status st, const char *what)
+static inline int chaos_op(chaos_run *run, chaos_kind kind, kiln_status st, const char *what)
 {
     const char *detail = kiln_last_error();
+    atomic_fetch_add(&chaos_now_ns, CHAOS_TICK_NS);
     pthread_mutex_lock(&run->lock);
     run->operations++;
     if (st != KILN_OK) {
         run->failures++;
         run->quota_refusals += st == KILN_ERR_QUOTA;
+        if (!chaos_is_refusal(st, detail ? detail : "")) {
+            run->reached[kind]++;
+            run->device_faults += chaos_is_device_status(st);
+        }
     }
     pthread_mutex_unlock(&run->lock);
     if (st == KILN_OK)
@@ -336,11 +389,13 @@ static inline void chaos_quota_usage(kiln_context *ctx, const char *principal, q
 
 /* ---- what the audit log shows ------------------------------------------- */
 
-/* Records of one schedule's log whose outcome is the plan's status. */
+/* What failed, as one schedule's log records it. */
 typedef struct chaos_log_counts {
-    uint64_t allocs;   /* "buffer.alloc" events */
-    uint64_t copies;   /* "buffer.copy" events (writes, reads, copies, fills) */
-    uint64_t launches; /* "failed" launches of the summaries (any failure) */
+    uint64_t allocs;        /* "buffer.alloc" events with a failed outcome */
+    uint64_t copies;        /* "buffer.copy" events (writes, reads, copies, fills) likewise */
+    uint64_t launches;      /* "failed" launches of the summaries */
+    uint64_t device_faults; /* "device.fault" events */
+    uint64_t readmissions;  /* "device.readmit" events */
 } chaos_log_counts;
 
 /* Longest line of a schedule's log: a record's text fields are cut at
@@ -354,24 +409,29 @@ static inline uint64_t chaos_log_field(const char *line, const char *field)
 }
 
 /* Counts in path's records (one segment: a schedule never rotates) what
- * failed with outcome. Field order is fixed by the format, so each field
- * is found by its exact spelling. */
-static inline int chaos_count_log(const char *path, kiln_status outcome, chaos_log_counts *out)
+ * failed. A failure is any outcome but KILN_OK and KILN_ERR_QUOTA (a
+ * quota's refusal, which the workloads count apart). Field order is fixed
+ * by the format, so each field is found by its exact spelling. */
+static inline int chaos_count_log(const char *path, chaos_log_counts *out)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
-    char want[96];
-    snprintf(want, sizeof want, "\"outcome\":\"%s\"", kiln_status_name(outcome));
     static char line[CHAOS_LOG_LINE_MAX];
     while (fgets(line, sizeof line, f)) {
-        if (strstr(line, "\"type\":\"summary\"")) {
+        int failed = !strstr(line, "\"outcome\":\"KILN_OK\"") &&
+                     !strstr(line, "\"outcome\":\"KILN_ERR_QUOTA\"");
+        if (strstr(line, "\"type\":\"summary\""))
             out->launches += chaos_log_field(line, "\"failed\":");
-        } else if (strstr(line, want)) {
-            out->allocs += strstr(line, "\"action\":\"buffer.alloc\"") != NULL;
-            out->copies += strstr(line, "\"action\":\"buffer.copy\"") != NULL;
-        }
+        else if (strstr(line, "\"action\":\"device.fault\""))
+            out->device_faults++;
+        else if (strstr(line, "\"action\":\"device.readmit\""))
+            out->readmissions++;
+        else if (failed && strstr(line, "\"action\":\"buffer.alloc\""))
+            out->allocs++;
+        else if (failed && strstr(line, "\"action\":\"buffer.copy\""))
+            out->copies++;
     }
     fclose(f);
     return 0;
@@ -382,7 +442,7 @@ static inline int chaos_count_log(const char *path, kiln_status outcome, chaos_l
 typedef struct chaos_totals {
     uint64_t schedules;
     uint64_t faults;        /* faults the adapter injected */
-    uint64_t device_faults; /* of which with a device status (fault or lost) */
+    uint64_t device_faults; /* device faults the core noted and the log recorded */
     uint64_t operations;
     uint64_t failures; /* operations that returned a clear error */
     uint64_t quota_refusals;

@@ -55,6 +55,18 @@ static inline float chaos_float(chaos_rng *r)
     return (float)((int)chaos_below(r, 2001) - 1000) / 8.0f;
 }
 
+/* A buffer of bytes on the run's device, through chaos_op. */
+static inline int chaos_alloc(chaos_run *run, size_t bytes, kiln_buffer **out, const char *what)
+{
+    return chaos_op(run, CHAOS_ALLOC, kiln_buffer_create(run->dev, bytes, 0, out), what);
+}
+
+/* A queue of normal priority on the run's device, through chaos_op. */
+static inline int chaos_queue(chaos_run *run, kiln_queue **out, const char *what)
+{
+    return chaos_op(run, CHAOS_OTHER, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, out), what);
+}
+
 /* Builds src with defines and gets its kernel; NULLs on a failure. */
 static inline int chaos_build(chaos_run *run, const char *src, const char *defines,
                               const char *kernel, kiln_program **prog, kiln_kernel **k)
@@ -62,9 +74,10 @@ static inline int chaos_build(chaos_run *run, const char *src, const char *defin
     kiln_build_options o = {.size = sizeof o, .defines = defines, .source_name = "chaos.kc"};
     *prog = NULL;
     *k = NULL;
-    if (!chaos_op(run, kiln_program_build(run->dev, src, &o, prog), "kiln_program_build"))
+    kiln_status st = kiln_program_build(run->dev, src, &o, prog);
+    if (!chaos_op(run, CHAOS_OTHER, st, "kiln_program_build"))
         return 0;
-    if (chaos_op(run, kiln_kernel_get(*prog, kernel, k), "kiln_kernel_get"))
+    if (chaos_op(run, CHAOS_OTHER, kiln_kernel_get(*prog, kernel, k), "kiln_kernel_get"))
         return 1;
     kiln_program_release(*prog);
     *prog = NULL;
@@ -78,10 +91,10 @@ static inline int chaos_launch(chaos_run *run, chaos_rng *r, kiln_queue *q, kiln
     kiln_range range = {.dims = 1, .global = {n}};
     kiln_event *ev = NULL;
     int with_event = (int)chaos_below(r, 2);
-    if (!chaos_op(run, kiln_launch(q, k, &range, args, nargs, with_event ? &ev : NULL),
-                  "kiln_launch"))
+    kiln_status st = kiln_launch(q, k, &range, args, nargs, with_event ? &ev : NULL);
+    if (!chaos_op(run, CHAOS_LAUNCH, st, "kiln_launch"))
         return 0;
-    int ok = !ev || chaos_op(run, kiln_event_wait(ev), "kiln_event_wait");
+    int ok = !ev || chaos_op(run, CHAOS_OTHER, kiln_event_wait(ev), "kiln_event_wait");
     kiln_event_release(ev);
     return ok;
 }
@@ -100,15 +113,15 @@ static inline void chaos_vector_job(chaos_run *run, chaos_rng *r, kiln_queue *q,
     int ok = x && y && out;
     if (!ok)
         chaos_violation(run, "test: no host memory for %zu floats", n);
-    ok = ok && chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *x, 0, &bx), "create x") &&
-         chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *y, 0, &by), "create y") &&
-         chaos_op(run, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
-         chaos_op(run, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
+    ok = ok && chaos_alloc(run, n * sizeof *x, &bx, "create x") &&
+         chaos_alloc(run, n * sizeof *y, &by, "create y") &&
+         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
+         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_U32((uint32_t)n), KILN_ARG_F32(a), KILN_ARG_BUFFER(bx),
                            KILN_ARG_BUFFER(by)};
         ok = chaos_launch(run, r, q, k, n, args, 4) &&
-             chaos_op(run, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
+             chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], a * x[i] + y[i])) {
@@ -129,21 +142,22 @@ static inline void chaos_vector_jobs(chaos_run *run, chaos_rng *r, unsigned jobs
     kiln_queue *q = NULL;
     kiln_program *prog = NULL;
     kiln_kernel *k = NULL;
-    if (chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create") &&
+    if (chaos_queue(run, &q, "kiln_queue_create") &&
         chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k)) {
         /* Half the time the jobs are timed between two markers. */
         kiln_event *start = NULL, *stop = NULL;
         if (chaos_below(r, 2))
-            chaos_op(run, kiln_queue_marker(q, &start), "kiln_queue_marker");
+            chaos_op(run, CHAOS_OTHER, kiln_queue_marker(q, &start), "kiln_queue_marker");
         for (unsigned j = 0; j < jobs; j++)
             chaos_vector_job(run, r, q, k);
         uint64_t ns = 0;
-        if (start && chaos_op(run, kiln_queue_marker(q, &stop), "kiln_queue_marker") &&
-            chaos_op(run, kiln_event_wait(stop), "kiln_event_wait"))
-            chaos_op(run, kiln_event_elapsed_ns(start, stop, &ns), "kiln_event_elapsed_ns");
+        if (start && chaos_op(run, CHAOS_OTHER, kiln_queue_marker(q, &stop), "kiln_queue_marker") &&
+            chaos_op(run, CHAOS_OTHER, kiln_event_wait(stop), "kiln_event_wait"))
+            chaos_op(run, CHAOS_OTHER, kiln_event_elapsed_ns(start, stop, &ns),
+                     "kiln_event_elapsed_ns");
         kiln_event_release(start);
         kiln_event_release(stop);
-        chaos_op(run, kiln_queue_finish(q), "kiln_queue_finish");
+        chaos_op(run, CHAOS_OTHER, kiln_queue_finish(q), "kiln_queue_finish");
     }
     kiln_kernel_release(k);
     kiln_program_release(prog);
@@ -188,7 +202,7 @@ static inline void chaos_small_alloc(chaos_run *run, chaos_rng *r, chaos_live *l
     if (st == KILN_OK && !fits)
         chaos_violation(run, "%zu bytes admitted past the quota with %zu buffers / %" PRIu64
                         " bytes live", bytes, live->count, live->total);
-    if (!chaos_op(run, st, "kiln_buffer_create (small)") || !b)
+    if (!chaos_op(run, CHAOS_ALLOC, st, "kiln_buffer_create (small)") || !b)
         return;
     live->buffer[live->count] = b;
     live->bytes[live->count++] = bytes;
@@ -226,7 +240,8 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
     /* Half the time the pattern is staged in the device's pinned memory. */
     kiln_host_buffer *staging = NULL;
     if (chaos_below(r, 2) &&
-        !chaos_op(run, kiln_host_buffer_create(run->dev, n, &staging), "kiln_host_buffer_create"))
+        !chaos_op(run, CHAOS_OTHER, kiln_host_buffer_create(run->dev, n, &staging),
+                  "kiln_host_buffer_create"))
         return;
     unsigned char *in = staging ? kiln_host_buffer_data(staging) : malloc(n), *out = malloc(n);
     if (!in || !out) {
@@ -239,18 +254,19 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
     }
     for (size_t b = 0; b < n; b++)
         in[b] = (unsigned char)chaos_next(r);
-    int ok = chaos_op(run, kiln_buffer_write(q, src, 0, in, n), "write (small)");
+    int ok = chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, src, 0, in, n), "write (small)");
     if (ok && kind == CHAOS_ROUNDTRIP_COPY) {
         n = n < live->bytes[j] ? n : live->bytes[j];
         back = live->buffer[j];
-        ok = chaos_op(run, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
+        ok = chaos_op(run, CHAOS_COPY, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
     } else if (ok && kind == CHAOS_ROUNDTRIP_FILL) {
         size_t from = chaos_below(r, (uint32_t)n), length = n - from;
         unsigned char byte = (unsigned char)chaos_next(r);
-        ok = chaos_op(run, kiln_buffer_fill(q, src, from, byte, length), "fill (small)");
+        ok = chaos_op(run, CHAOS_COPY, kiln_buffer_fill(q, src, from, byte, length),
+                      "fill (small)");
         memset(in + from, byte, length);
     }
-    if (ok && chaos_op(run, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
+    if (ok && chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
         memcmp(in, out, n) != 0)
         chaos_violation(run, "a %zu-byte buffer read back other bytes than written (%s)", n,
                         kind == CHAOS_ROUNDTRIP_COPY ? "copy"
@@ -268,7 +284,7 @@ static void chaos_workload_buffers(chaos_run *run, chaos_rng *r)
     chaos_live live = {.count = 0};
     run->quota_may_refuse = 1;
     if (kiln_context_get_governance(run->ctx, &info) != KILN_OK ||
-        !chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create"))
+        !chaos_queue(run, &q, "kiln_queue_create"))
         return;
     for (unsigned step = 0; step < CHAOS_BUFFER_STEPS; step++) {
         unsigned choice = chaos_below(r, 4);
@@ -307,12 +323,12 @@ static inline void chaos_affine_job(chaos_run *run, chaos_rng *r, kiln_queue *q)
         chaos_violation(run, "test: no host memory for %zu floats", n);
     for (size_t i = 0; ok && i < n; i++)
         x[i] = chaos_float(r);
-    ok = ok && chaos_op(run, kiln_buffer_create(run->dev, n * sizeof *x, 0, &b), "create x") &&
-         chaos_op(run, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
+    ok = ok && chaos_alloc(run, n * sizeof *x, &b, "create x") &&
+         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_BUFFER(b), KILN_ARG_F32(a), KILN_ARG_U32((uint32_t)n)};
         ok = chaos_launch(run, r, q, k, n, args, 3) &&
-             chaos_op(run, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
+             chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], x[i] * a + offset)) {
@@ -330,7 +346,7 @@ static inline void chaos_affine_job(chaos_run *run, chaos_rng *r, kiln_queue *q)
 static void chaos_workload_builds(chaos_run *run, chaos_rng *r)
 {
     kiln_queue *q = NULL;
-    if (!chaos_op(run, kiln_queue_create(run->dev, KILN_PRIORITY_NORMAL, &q), "kiln_queue_create"))
+    if (!chaos_queue(run, &q, "kiln_queue_create"))
         return;
     unsigned jobs = 1 + chaos_below(r, CHAOS_JOBS_MAX);
     for (unsigned j = 0; j < jobs; j++)
@@ -350,12 +366,11 @@ static void *chaos_thread_main(void *arg)
 {
     chaos_thread *t = arg;
     kiln_queue *q = NULL;
-    if (chaos_op(t->run, kiln_queue_create(t->run->dev, KILN_PRIORITY_NORMAL, &q),
-                 "kiln_queue_create (thread)")) {
+    if (chaos_queue(t->run, &q, "kiln_queue_create (thread)")) {
         unsigned jobs = 1 + chaos_below(&t->rng, CHAOS_JOBS_MAX);
         for (unsigned j = 0; j < jobs; j++)
             chaos_vector_job(t->run, &t->rng, q, t->kernel);
-        chaos_op(t->run, kiln_queue_finish(q), "kiln_queue_finish (thread)");
+        chaos_op(t->run, CHAOS_OTHER, kiln_queue_finish(q), "kiln_queue_finish (thread)");
     }
     kiln_queue_destroy(q);
     return NULL;
