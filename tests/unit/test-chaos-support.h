@@ -24,6 +24,13 @@
 #include "govern/quota.h"
 #include "test-temp-dir.h"
 
+/* A number from the environment, or fallback when unset. */
+static inline uint64_t chaos_env_number(const char *name, uint64_t fallback)
+{
+    const char *text = getenv(name);
+    return text && *text ? strtoull(text, NULL, 0) : fallback;
+}
+
 /* ---- seeds ---------------------------------------------------------- */
 
 /* splitmix64 (Steele, Lea, Flood 2014), the generator the fault plan uses
@@ -159,6 +166,9 @@ static inline void chaos_random_plan(chaos_rng *r, char *out, size_t size)
 /* Records between signed checkpoints: several per schedule's log. */
 #define CHAOS_CHECKPOINT_EVERY 16u
 #define CHAOS_PATH_MAX 320
+/* The principals of the sessions workload, each under the same quotas. */
+#define CHAOS_TENANT_0 "chaos-tenant-0"
+#define CHAOS_TENANT_1 "chaos-tenant-1"
 
 typedef struct chaos_env {
     uint64_t master_seed;
@@ -169,8 +179,9 @@ typedef struct chaos_env {
     audit_public_key key;
 } chaos_env;
 
-/* Writes the policy: the local user may do everything the workloads do on
- * the fault device, under quotas; a signed, non-durable audit log (the
+/* Writes the policy: the local user and the two tenants may do everything
+ * the workloads do on the fault device and the CPU (where fallback queues
+ * go), the local user may open sessions, all under quotas; a signed, non-durable audit log (the
  * suite checks the chain, not fdatasync, and must stay fast on CI) that
  * records every copy one by one, so that each failed copy can be found. */
 static inline int chaos_write_policy(const chaos_env *env)
@@ -181,24 +192,33 @@ static inline int chaos_write_policy(const chaos_env *env)
     fprintf(f,
             "version: 1\n"
             "rules:\n"
-            "  - name: chaos-local-user\n"
+            "  - name: chaos-work\n"
             "    effect: allow\n"
-            "    principals: [\"%s\"]\n"
-            "    devices: [\"backend:fault\"]\n"
+            "    principals: [\"%s\", \"" CHAOS_TENANT_0 "\", \"" CHAOS_TENANT_1 "\"]\n"
+            "    devices: [\"backend:fault\", \"backend:cpu\"]\n"
             "    actions: [device.use, program.build, buffer.alloc, buffer.copy,"
             " kernel.launch]\n"
-            "quotas:\n"
-            "  - principal: \"%s\"\n"
-            "    device_memory_bytes: %u\n"
-            "    live_buffers: %u\n"
-            "    concurrent_launches: %u\n"
-            "audit:\n"
+            "  - name: chaos-sessions\n"
+            "    effect: allow\n"
+            "    principals: [\"%s\"]\n"
+            "    devices: [\"*\"]\n"
+            "    actions: [session.open]\n"
+            "quotas:\n",
+            env->principal, env->principal);
+    const char *subjects[] = {env->principal, CHAOS_TENANT_0, CHAOS_TENANT_1};
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++)
+        fprintf(f,
+                "  - principal: \"%s\"\n"
+                "    device_memory_bytes: %u\n"
+                "    live_buffers: %u\n"
+                "    concurrent_launches: %u\n",
+                subjects[i], CHAOS_QUOTA_BYTES, CHAOS_QUOTA_BUFFERS, CHAOS_QUOTA_LAUNCHES);
+    fprintf(f, "audit:\n"
             "  per_record: [deny, session, build, alloc, copy, reload, fault]\n"
             "  summarize: [launch]\n"
             "  checkpoint_every: %u\n"
             "  durable: false\n",
-            env->principal, env->principal, CHAOS_QUOTA_BYTES, CHAOS_QUOTA_BUFFERS,
-            CHAOS_QUOTA_LAUNCHES, CHAOS_CHECKPOINT_EVERY);
+            CHAOS_CHECKPOINT_EVERY);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -228,12 +248,15 @@ static inline int chaos_env_open(chaos_env *env)
     return chaos_write_policy(env);
 }
 
-/* A governed context with only the fault adapter; a plan must be installed
- * (the adapter opens only then). */
-static inline kiln_status chaos_context(const chaos_env *env, uint32_t flags, kiln_context **out)
+/* A governed context with the backends given (the fault adapter among
+ * them); a plan must be installed (the adapter opens only then). */
+#define CHAOS_FAULT_ONLY KILN_BACKEND_BIT(KILN_BACKEND_FAULT)
+#define CHAOS_FAULT_AND_CPU (KILN_BACKEND_BIT(KILN_BACKEND_FAULT) | KILN_BACKEND_BIT(KILN_BACKEND_CPU))
+static inline kiln_status chaos_context(const chaos_env *env, uint32_t flags, uint32_t backends,
+                                        kiln_context **out)
 {
     kiln_context_options o = {.size = sizeof o,
-                              .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
+                              .backends = backends,
                               .flags = flags,
                               .policy = env->policy_path,
                               .audit_log = env->log_path,
@@ -286,6 +309,13 @@ typedef struct chaos_run {
     kiln_context *ctx;
     kiln_device *dev;
     int quota_may_refuse; /* the workload runs into its quota on purpose */
+    int queues_fall_back; /* its queues are KILN_QUEUE_CPU_FALLBACK ones */
+    uint64_t fallbacks;   /* times its queues moved to the CPU */
+    /* The fallback queue in use (one at a time, on one thread): the
+     * operation during which it moves to the CPU absorbed a fault. */
+    kiln_queue *fallback_queue;
+    uint32_t fallbacks_seen;
+    uint64_t absorbed[CHAOS_KINDS];
     pthread_mutex_t lock; /* the workloads' threads count and report here */
     uint64_t operations;
     uint64_t failures;       /* operations that returned a clear error */
@@ -332,13 +362,16 @@ static inline int chaos_status_explained(const chaos_run *run, kiln_status st)
     return st == KILN_ERR_QUOTA && run->quota_may_refuse;
 }
 
-/* A degraded or lost device's refusal, which never reaches the adapter
- * (health.c): its detail names no injected fault. */
+/* A refusal that never reaches the adapter: a quota's; a degraded or lost
+ * device's (health.c), whose detail names no injected fault; a fallback
+ * queue's for a buffer it left on the failed device (fallback.c: later work
+ * on the queue may use only the buffers it moved, or CPU buffers). */
 static inline int chaos_is_refusal(kiln_status st, const char *detail)
 {
-    return st == KILN_ERR_QUOTA ||
-           (st == KILN_ERR_DEVICE_LOST && strstr(detail, " after a fault") &&
-            !strstr(detail, "injected fault"));
+    if (st == KILN_ERR_QUOTA)
+        return 1;
+    return st == KILN_ERR_DEVICE_LOST && !strstr(detail, "injected fault") &&
+           (strstr(detail, " after a fault") || strstr(detail, "when the queue fell back"));
 }
 
 /* The promise every operation keeps: it works, or it returns a known
@@ -361,6 +394,8 @@ static inline int chaos_op(chaos_run *run, chaos_kind kind, kiln_status st, cons
     pthread_mutex_unlock(&run->lock);
     if (st == KILN_OK)
         return 1;
+    if (chaos_env_number("KILN_CHAOS_VERBOSE", 0) > 1)
+        printf("#   %s: %s '%s'\n", what, kiln_status_name(st), detail ? detail : "");
     fault_stats stats;
     fault_plan_stats(&stats);
     if (strcmp(kiln_status_name(st), "KILN_ERR_UNKNOWN") == 0 || !detail || !detail[0])
@@ -372,7 +407,27 @@ static inline int chaos_op(chaos_run *run, chaos_kind kind, kiln_status st, cons
     else if (st != KILN_ERR_QUOTA && stats.total_injected == 0)
         chaos_violation(run, "%s failed with %s ('%s') before any fault was injected", what,
                         kiln_status_name(st), detail);
+    else if (run->queues_fall_back && kind != CHAOS_ALLOC && kind != CHAOS_OTHER &&
+             chaos_is_device_status(st) && !strstr(detail, "the queue fell back to the CPU"))
+        chaos_violation(run, "%s on a fallback queue returned %s ('%s')", what,
+                        kiln_status_name(st), detail);
     return 0;
+}
+
+/* chaos_op, and whether the fallback queue moved to the CPU meanwhile: an
+ * operation that then worked absorbed the fault that moved it (one that
+ * failed anyway, its buffer having stayed on the device, counts as failed). */
+static inline int chaos_queue_op(chaos_run *run, chaos_kind kind, kiln_status st, const char *what)
+{
+    int ok = chaos_op(run, kind, st, what);
+    kiln_queue_info info = {.size = sizeof info};
+    if (run->fallback_queue && kiln_queue_get_info(run->fallback_queue, &info) == KILN_OK &&
+        info.fallbacks > run->fallbacks_seen) {
+        if (ok)
+            run->absorbed[kind] += info.fallbacks - run->fallbacks_seen;
+        run->fallbacks_seen = info.fallbacks;
+    }
+    return ok;
 }
 
 /* Held quota of the local user in ctx's table, by resource. */
@@ -396,6 +451,7 @@ typedef struct chaos_log_counts {
     uint64_t launches;      /* "failed" launches of the summaries */
     uint64_t device_faults; /* "device.fault" events */
     uint64_t readmissions;  /* "device.readmit" events */
+    uint64_t fallbacks;     /* "queue.fallback" events */
 } chaos_log_counts;
 
 /* Longest line of a schedule's log: a record's text fields are cut at
@@ -428,6 +484,8 @@ static inline int chaos_count_log(const char *path, chaos_log_counts *out)
             out->device_faults++;
         else if (strstr(line, "\"action\":\"device.readmit\""))
             out->readmissions++;
+        else if (strstr(line, "\"action\":\"queue.fallback\""))
+            out->fallbacks++;
         else if (failed && strstr(line, "\"action\":\"buffer.alloc\""))
             out->allocs++;
         else if (failed && strstr(line, "\"action\":\"buffer.copy\""))
@@ -447,16 +505,12 @@ typedef struct chaos_totals {
     uint64_t failures; /* operations that returned a clear error */
     uint64_t quota_refusals;
     uint64_t readmissions; /* schedules that left the device out, then readmitted it */
+    uint64_t fallbacks;    /* queues that moved to the CPU */
 } chaos_totals;
 
 /* How many schedules a run makes: KILN_CHAOS_SCHEDULES, else the CI default. */
 #define CHAOS_SCHEDULES_DEFAULT 200u
 
-static inline uint64_t chaos_env_number(const char *name, uint64_t fallback)
-{
-    const char *text = getenv(name);
-    return text && *text ? strtoull(text, NULL, 0) : fallback;
-}
 
 /* KILN_CHAOS_SEED replays a run; otherwise the clock and pid pick one. */
 static inline uint64_t chaos_master_seed(void)

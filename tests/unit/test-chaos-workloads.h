@@ -16,6 +16,7 @@
 #define CHAOS_VECTOR_MAX 2048u
 #define CHAOS_JOBS_MAX 4u
 #define CHAOS_THREADS 3u
+#define CHAOS_SESSIONS 2u
 /* Steps of the many-buffers workload, and its largest buffer: about
  * CHAOS_QUOTA_BYTES / CHAOS_QUOTA_BUFFERS on average, so either of its two
  * limits may be the one that refuses. */
@@ -92,9 +93,9 @@ static inline int chaos_launch(chaos_run *run, chaos_rng *r, kiln_queue *q, kiln
     kiln_event *ev = NULL;
     int with_event = (int)chaos_below(r, 2);
     kiln_status st = kiln_launch(q, k, &range, args, nargs, with_event ? &ev : NULL);
-    if (!chaos_op(run, CHAOS_LAUNCH, st, "kiln_launch"))
+    if (!chaos_queue_op(run, CHAOS_LAUNCH, st, "kiln_launch"))
         return 0;
-    int ok = !ev || chaos_op(run, CHAOS_OTHER, kiln_event_wait(ev), "kiln_event_wait");
+    int ok = !ev || chaos_queue_op(run, CHAOS_OTHER, kiln_event_wait(ev), "kiln_event_wait");
     kiln_event_release(ev);
     return ok;
 }
@@ -115,13 +116,13 @@ static inline void chaos_vector_job(chaos_run *run, chaos_rng *r, kiln_queue *q,
         chaos_violation(run, "test: no host memory for %zu floats", n);
     ok = ok && chaos_alloc(run, n * sizeof *x, &bx, "create x") &&
          chaos_alloc(run, n * sizeof *y, &by, "create y") &&
-         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
-         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
+         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
+         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_U32((uint32_t)n), KILN_ARG_F32(a), KILN_ARG_BUFFER(bx),
                            KILN_ARG_BUFFER(by)};
         ok = chaos_launch(run, r, q, k, n, args, 4) &&
-             chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
+             chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], a * x[i] + y[i])) {
@@ -254,19 +255,19 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
     }
     for (size_t b = 0; b < n; b++)
         in[b] = (unsigned char)chaos_next(r);
-    int ok = chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, src, 0, in, n), "write (small)");
+    int ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, src, 0, in, n), "write (small)");
     if (ok && kind == CHAOS_ROUNDTRIP_COPY) {
         n = n < live->bytes[j] ? n : live->bytes[j];
         back = live->buffer[j];
-        ok = chaos_op(run, CHAOS_COPY, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
+        ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
     } else if (ok && kind == CHAOS_ROUNDTRIP_FILL) {
         size_t from = chaos_below(r, (uint32_t)n), length = n - from;
         unsigned char byte = (unsigned char)chaos_next(r);
-        ok = chaos_op(run, CHAOS_COPY, kiln_buffer_fill(q, src, from, byte, length),
+        ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_fill(q, src, from, byte, length),
                       "fill (small)");
         memset(in + from, byte, length);
     }
-    if (ok && chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
+    if (ok && chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
         memcmp(in, out, n) != 0)
         chaos_violation(run, "a %zu-byte buffer read back other bytes than written (%s)", n,
                         kind == CHAOS_ROUNDTRIP_COPY ? "copy"
@@ -324,11 +325,11 @@ static inline void chaos_affine_job(chaos_run *run, chaos_rng *r, kiln_queue *q)
     for (size_t i = 0; ok && i < n; i++)
         x[i] = chaos_float(r);
     ok = ok && chaos_alloc(run, n * sizeof *x, &b, "create x") &&
-         chaos_op(run, CHAOS_COPY, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
+         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_BUFFER(b), KILN_ARG_F32(a), KILN_ARG_U32((uint32_t)n)};
         ok = chaos_launch(run, r, q, k, n, args, 3) &&
-             chaos_op(run, CHAOS_COPY, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
+             chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], x[i] * a + offset)) {
@@ -397,6 +398,77 @@ static void chaos_workload_threads(chaos_run *run, chaos_rng *r)
         pthread_join(ids[i], NULL);
     kiln_kernel_release(k);
     kiln_program_release(prog);
+}
+
+/* ---- (e) queues that fall back to the CPU ---------------------------------- */
+
+/* A device fault on such a queue is never returned: the queue reruns its
+ * journal on the CPU and the job's result must still be right. */
+static void chaos_workload_fallback(chaos_run *run, chaos_rng *r)
+{
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    run->queues_fall_back = 1;
+    if (!chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k))
+        return;
+    unsigned jobs = 1 + chaos_below(r, CHAOS_JOBS_MAX);
+    for (unsigned j = 0; j < jobs; j++) {
+        kiln_queue_options o = {.size = sizeof o,
+                                .priority = KILN_PRIORITY_NORMAL,
+                                .flags = KILN_QUEUE_CPU_FALLBACK};
+        kiln_queue *q = NULL;
+        if (!chaos_op(run, CHAOS_OTHER, kiln_queue_create_with(run->dev, &o, &q),
+                      "kiln_queue_create_with"))
+            continue;
+        run->fallback_queue = q;
+        run->fallbacks_seen = 0;
+        chaos_vector_job(run, r, q, k);
+        kiln_status st = kiln_queue_finish(q);
+        if (chaos_queue_op(run, CHAOS_OTHER, st, "kiln_queue_finish (fallback)") == 0 &&
+            chaos_is_device_status(st))
+            chaos_violation(run, "a fallback queue's finish returned %s ('%s')",
+                            kiln_status_name(st), kiln_last_error());
+        run->fallbacks += run->fallbacks_seen;
+        run->fallback_queue = NULL;
+        kiln_queue_destroy(q);
+    }
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+}
+
+/* ---- (f) sessions for other principals ------------------------------------ */
+
+/* Vector jobs through a session's view of the device, for its principal
+ * and under its quota; the session closes once they are released. */
+static void chaos_session_jobs(chaos_run *run, chaos_rng *r, const char *tenant)
+{
+    kiln_session_options o = {.size = sizeof o, .principal = tenant};
+    kiln_session *s = NULL;
+    kiln_device *view = NULL;
+    if (!chaos_op(run, CHAOS_OTHER, kiln_session_open(run->ctx, &o, &s), "kiln_session_open"))
+        return;
+    /* The context has one device, the fault device. */
+    if (chaos_op(run, CHAOS_OTHER, kiln_session_device(s, 0, &view), "kiln_session_device")) {
+        /* The jobs make everything through run->dev: the view, for now
+         * (this workload runs on one thread). */
+        kiln_device *own = run->dev;
+        run->dev = view;
+        chaos_vector_jobs(run, r, 1 + chaos_below(r, CHAOS_JOBS_MAX));
+        run->dev = own;
+    }
+    kiln_session_info info;
+    if (kiln_session_get_info(s, &info) != KILN_OK || info.live_objects != 0)
+        chaos_violation(run, "session of %s holds %" PRIu64 " objects after its work", tenant,
+                        info.live_objects);
+    if (kiln_session_close(s) != KILN_OK)
+        chaos_violation(run, "session of %s did not close: '%s'", tenant, kiln_last_error());
+}
+
+static void chaos_workload_sessions(chaos_run *run, chaos_rng *r)
+{
+    static const char *const tenants[CHAOS_SESSIONS] = {CHAOS_TENANT_0, CHAOS_TENANT_1};
+    for (unsigned i = 0; i < CHAOS_SESSIONS; i++)
+        chaos_session_jobs(run, r, tenants[i]);
 }
 
 #endif

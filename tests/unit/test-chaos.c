@@ -24,14 +24,17 @@
 typedef struct chaos_workload {
     const char *name;
     void (*run)(chaos_run *run, chaos_rng *r);
+    uint32_t backends; /* of its context */
 } chaos_workload;
 
 /* Schedule i runs workload i % CHAOS_WORKLOAD_COUNT. */
 static const chaos_workload chaos_workloads[] = {
-    {"vector", chaos_workload_vector},
-    {"buffers", chaos_workload_buffers},
-    {"builds", chaos_workload_builds},
-    {"threads", chaos_workload_threads},
+    {"vector", chaos_workload_vector, CHAOS_FAULT_ONLY},
+    {"buffers", chaos_workload_buffers, CHAOS_FAULT_ONLY},
+    {"builds", chaos_workload_builds, CHAOS_FAULT_ONLY},
+    {"threads", chaos_workload_threads, CHAOS_FAULT_ONLY},
+    {"fallback", chaos_workload_fallback, CHAOS_FAULT_AND_CPU},
+    {"sessions", chaos_workload_sessions, CHAOS_FAULT_ONLY},
 };
 #define CHAOS_WORKLOAD_COUNT (sizeof chaos_workloads / sizeof chaos_workloads[0])
 
@@ -62,6 +65,23 @@ static void chaos_fail(const chaos_run *run, const char *what)
     fail_msg("schedule %" PRIu64 " (%s, plan '%s') failed: %s\n"
              "replay: KILN_CHAOS_SEED=%" PRIu64 " KILN_CHAOS_SCHEDULE=%" PRIu64,
              run->index, run->workload, run->plan_text, what, env.master_seed, run->index);
+}
+
+/* Into held, what any principal's quota still holds once every handle is
+ * released ("" when nothing). */
+static void chaos_quota_held(kiln_context *ctx, char *held, size_t size)
+{
+    const char *subjects[] = {env.principal, CHAOS_TENANT_0, CHAOS_TENANT_1};
+    held[0] = '\0';
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0] && !held[0]; i++) {
+        quota_usage u;
+        chaos_quota_usage(ctx, subjects[i], &u);
+        if (u.device_memory_bytes || u.live_buffers || u.concurrent_launches)
+            snprintf(held, size,
+                     "quota of %s still holds %" PRIu64 " bytes, %" PRIu64 " buffers, %" PRIu64
+                     " launches after every handle was released",
+                     subjects[i], u.device_memory_bytes, u.live_buffers, u.concurrent_launches);
+    }
 }
 
 /* After the plan: the device is readmitted by its probe and fresh work runs
@@ -114,24 +134,32 @@ static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats
     uint64_t injected = 0;
     if (chaos_is_device_status(run->plan.status))
         injected = stats->total_injected - stats->injected[FAULT_OP_HEALTH];
+    /* A fallback queue returns no device fault: the operation during which
+     * it moved to the CPU failed on the device (and is recorded so), then
+     * ran again on the CPU. */
+    uint64_t noted = run->device_faults;
+    for (unsigned k = 0; k < CHAOS_KINDS; k++)
+        noted += run->absorbed[k];
     char why[320];
-    if (seen.allocs != run->reached[CHAOS_ALLOC] || seen.copies != run->reached[CHAOS_COPY] ||
-        seen.launches != run->reached[CHAOS_LAUNCH] || seen.device_faults != run->device_faults) {
+    uint64_t allocs = run->reached[CHAOS_ALLOC] + run->absorbed[CHAOS_ALLOC];
+    uint64_t copies = run->reached[CHAOS_COPY] + run->absorbed[CHAOS_COPY];
+    uint64_t launches = run->reached[CHAOS_LAUNCH] + run->absorbed[CHAOS_LAUNCH];
+    if (seen.allocs != allocs || seen.copies != copies || seen.launches != launches ||
+        seen.device_faults != noted || seen.fallbacks != run->fallbacks) {
         snprintf(why, sizeof why,
-                 "the audit log shows %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
-                 " failed allocations/copies/launches/device faults, the workload saw %" PRIu64
-                 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
-                 seen.allocs, seen.copies, seen.launches, seen.device_faults,
-                 run->reached[CHAOS_ALLOC], run->reached[CHAOS_COPY], run->reached[CHAOS_LAUNCH],
-                 run->device_faults);
+                 "the audit log shows %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
+                 " failed allocations/copies/launches, device faults, fallbacks; the workload"
+                 " saw %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+                 seen.allocs, seen.copies, seen.launches, seen.device_faults, seen.fallbacks,
+                 allocs, copies, launches, noted, run->fallbacks);
         chaos_fail(run, why);
     }
     if (was_out && seen.readmissions == 0)
         chaos_fail(run, "the device was readmitted, the log has no device.readmit record");
-    if (run->device_faults > injected) {
+    if (noted > injected) {
         snprintf(why, sizeof why,
-                 "%" PRIu64 " device faults came back, the adapter injected %" PRIu64,
-                 run->device_faults, injected);
+                 "%" PRIu64 " device faults came back, the adapter injected %" PRIu64, noted,
+                 injected);
         chaos_fail(run, why);
     }
 }
@@ -145,6 +173,9 @@ static void chaos_schedule(uint64_t index)
     pthread_mutex_init(&run.lock, NULL);
     chaos_rng r = {.state = run.seed};
     chaos_random_plan(&r, run.plan_text, sizeof run.plan_text);
+    const char *forced = getenv("KILN_CHAOS_PLAN"); /* to try a plan on a schedule */
+    if (forced && *forced)
+        snprintf(run.plan_text, sizeof run.plan_text, "%s", forced);
     assert_int_equal(fault_plan_parse(run.plan_text, &run.plan), KILN_OK);
 
     /* The build workload sometimes keeps kernels in memory only, so that
@@ -153,7 +184,7 @@ static void chaos_schedule(uint64_t index)
                          ? KILN_CONTEXT_NO_DISK_CACHE
                          : 0;
     chaos_install("none");
-    if (chaos_context(&env, flags, &run.ctx) != KILN_OK)
+    if (chaos_context(&env, flags, w->backends, &run.ctx) != KILN_OK)
         fail_msg("governed context: %s", kiln_last_error());
     assert_int_equal(kiln_device_find(run.ctx, "fault:0", &run.dev), KILN_OK);
 
@@ -164,32 +195,29 @@ static void chaos_schedule(uint64_t index)
     chaos_install("none");
 
     int was_out = chaos_readmit(&run, &r);
-    quota_usage u;
-    chaos_quota_usage(run.ctx, env.principal, &u);
+    char held[CHAOS_MESSAGE_MAX];
+    chaos_quota_held(run.ctx, held, sizeof held);
     kiln_context_destroy(run.ctx);
     if (run.violation[0])
         chaos_fail(&run, run.violation);
-    if (u.device_memory_bytes || u.live_buffers || u.concurrent_launches) {
-        char held[160];
-        snprintf(held, sizeof held,
-                 "quota still holds %" PRIu64 " bytes, %" PRIu64 " buffers, %" PRIu64
-                 " launches after every handle was released",
-                 u.device_memory_bytes, u.live_buffers, u.concurrent_launches);
+    if (held[0])
         chaos_fail(&run, held);
-    }
     chaos_check_log(&run);
     chaos_check_log_shows_faults(&run, &stats, was_out);
     chaos_remove_log();
     pthread_mutex_destroy(&run.lock);
 
     if (getenv("KILN_CHAOS_VERBOSE"))
-        printf("# schedule %" PRIu64 " %-7s faults %3" PRIu64 " ops %4" PRIu64 " failed %3" PRIu64
+        printf("# schedule %" PRIu64 " %-8s faults %3" PRIu64 " ops %4" PRIu64 " failed %3" PRIu64
                "%s plan %s\n",
                index, w->name, stats.total_injected, run.operations, run.failures,
                was_out ? " readmitted" : "", run.plan_text);
     totals.schedules++;
     totals.faults += stats.total_injected;
     totals.device_faults += run.device_faults;
+    for (unsigned k = 0; k < CHAOS_KINDS; k++)
+        totals.device_faults += run.absorbed[k];
+    totals.fallbacks += run.fallbacks;
     totals.operations += run.operations;
     totals.failures += run.failures;
     totals.quota_refusals += run.quota_refusals;
@@ -211,7 +239,8 @@ static void chaos_schedules_survive_random_faults(void **state)
         chaos_schedule(i);
     /* A suite that injected nothing tested nothing. */
     if (count >= CHAOS_WORKLOAD_COUNT * CHAOS_PLAN_KINDS)
-        assert_true(totals.faults > 0 && totals.readmissions > 0 && totals.quota_refusals > 0);
+        assert_true(totals.faults > 0 && totals.readmissions > 0 && totals.quota_refusals > 0 &&
+                    totals.fallbacks > 0);
 }
 
 /* What a build on a fresh governed context left behind. */
@@ -229,7 +258,7 @@ static chaos_build_result chaos_build_under(const char *source, const char *plan
     kiln_device *dev = NULL;
     kiln_program *prog = NULL;
     chaos_install("none");
-    assert_int_equal(chaos_context(&env, 0, &ctx), KILN_OK);
+    assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
     assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
     chaos_install(plan_text);
     out.status = kiln_program_build(dev, source, NULL, &prog);
@@ -292,9 +321,10 @@ static int chaos_teardown(void **state)
     health_set_clock(NULL);
     printf("# chaos: %" PRIu64 " schedules, %" PRIu64 " faults injected (%" PRIu64
            " device faults recorded), %" PRIu64 " operations, %" PRIu64
-           " failures observed (%" PRIu64 " quota refusals), %" PRIu64 " readmissions\n",
+           " failures observed (%" PRIu64 " quota refusals), %" PRIu64 " readmissions, %" PRIu64
+           " fallbacks\n",
            totals.schedules, totals.faults, totals.device_faults, totals.operations,
-           totals.failures, totals.quota_refusals, totals.readmissions);
+           totals.failures, totals.quota_refusals, totals.readmissions, totals.fallbacks);
     return test_temp_dir_remove(state);
 }
 
