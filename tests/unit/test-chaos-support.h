@@ -251,7 +251,8 @@ static inline int chaos_env_open(chaos_env *env)
 /* A governed context with the backends given (the fault adapter among
  * them); a plan must be installed (the adapter opens only then). */
 #define CHAOS_FAULT_ONLY KILN_BACKEND_BIT(KILN_BACKEND_FAULT)
-#define CHAOS_FAULT_AND_CPU (KILN_BACKEND_BIT(KILN_BACKEND_FAULT) | KILN_BACKEND_BIT(KILN_BACKEND_CPU))
+#define CHAOS_FAULT_AND_CPU \
+    (KILN_BACKEND_BIT(KILN_BACKEND_FAULT) | KILN_BACKEND_BIT(KILN_BACKEND_CPU))
 static inline kiln_status chaos_context(const chaos_env *env, uint32_t flags, uint32_t backends,
                                         kiln_context **out)
 {

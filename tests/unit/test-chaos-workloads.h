@@ -62,6 +62,19 @@ static inline int chaos_alloc(chaos_run *run, size_t bytes, kiln_buffer **out, c
     return chaos_op(run, CHAOS_ALLOC, kiln_buffer_create(run->dev, bytes, 0, out), what);
 }
 
+/* Host-to-device and device-to-host copies of bytes at offset 0. */
+static inline int chaos_write(chaos_run *run, kiln_queue *q, kiln_buffer *b, const void *src,
+                              size_t bytes, const char *what)
+{
+    return chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, b, 0, src, bytes), what);
+}
+
+static inline int chaos_read(chaos_run *run, kiln_queue *q, kiln_buffer *b, void *dst,
+                             size_t bytes, const char *what)
+{
+    return chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, b, 0, dst, bytes), what);
+}
+
 /* A queue of normal priority on the run's device, through chaos_op. */
 static inline int chaos_queue(chaos_run *run, kiln_queue **out, const char *what)
 {
@@ -116,13 +129,13 @@ static inline void chaos_vector_job(chaos_run *run, chaos_rng *r, kiln_queue *q,
         chaos_violation(run, "test: no host memory for %zu floats", n);
     ok = ok && chaos_alloc(run, n * sizeof *x, &bx, "create x") &&
          chaos_alloc(run, n * sizeof *y, &by, "create y") &&
-         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, bx, 0, x, n * sizeof *x), "write x") &&
-         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, by, 0, y, n * sizeof *y), "write y");
+         chaos_write(run, q, bx, x, n * sizeof *x, "write x") &&
+         chaos_write(run, q, by, y, n * sizeof *y, "write y");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_U32((uint32_t)n), KILN_ARG_F32(a), KILN_ARG_BUFFER(bx),
                            KILN_ARG_BUFFER(by)};
         ok = chaos_launch(run, r, q, k, n, args, 4) &&
-             chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, by, 0, out, n * sizeof *out), "read y");
+             chaos_read(run, q, by, out, n * sizeof *out, "read y");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], a * x[i] + y[i])) {
@@ -255,11 +268,12 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
     }
     for (size_t b = 0; b < n; b++)
         in[b] = (unsigned char)chaos_next(r);
-    int ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, src, 0, in, n), "write (small)");
+    int ok = chaos_write(run, q, src, in, n, "write (small)");
     if (ok && kind == CHAOS_ROUNDTRIP_COPY) {
         n = n < live->bytes[j] ? n : live->bytes[j];
         back = live->buffer[j];
-        ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_copy(q, back, 0, src, 0, n), "copy (small)");
+        ok = chaos_queue_op(run, CHAOS_COPY, kiln_buffer_copy(q, back, 0, src, 0, n),
+                            "copy (small)");
     } else if (ok && kind == CHAOS_ROUNDTRIP_FILL) {
         size_t from = chaos_below(r, (uint32_t)n), length = n - from;
         unsigned char byte = (unsigned char)chaos_next(r);
@@ -267,7 +281,7 @@ static inline void chaos_small_roundtrip(chaos_run *run, chaos_rng *r, kiln_queu
                       "fill (small)");
         memset(in + from, byte, length);
     }
-    if (ok && chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, back, 0, out, n), "read (small)") &&
+    if (ok && chaos_read(run, q, back, out, n, "read (small)") &&
         memcmp(in, out, n) != 0)
         chaos_violation(run, "a %zu-byte buffer read back other bytes than written (%s)", n,
                         kind == CHAOS_ROUNDTRIP_COPY ? "copy"
@@ -325,11 +339,11 @@ static inline void chaos_affine_job(chaos_run *run, chaos_rng *r, kiln_queue *q)
     for (size_t i = 0; ok && i < n; i++)
         x[i] = chaos_float(r);
     ok = ok && chaos_alloc(run, n * sizeof *x, &b, "create x") &&
-         chaos_queue_op(run, CHAOS_COPY, kiln_buffer_write(q, b, 0, x, n * sizeof *x), "write x");
+         chaos_write(run, q, b, x, n * sizeof *x, "write x");
     if (ok) {
         kiln_arg args[] = {KILN_ARG_BUFFER(b), KILN_ARG_F32(a), KILN_ARG_U32((uint32_t)n)};
         ok = chaos_launch(run, r, q, k, n, args, 3) &&
-             chaos_queue_op(run, CHAOS_COPY, kiln_buffer_read(q, b, 0, out, n * sizeof *out), "read x");
+             chaos_read(run, q, b, out, n * sizeof *out, "read x");
     }
     for (size_t i = 0; ok && i < n; i++)
         if (!chaos_close_enough(out[i], x[i] * a + offset)) {

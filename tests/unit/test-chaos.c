@@ -125,7 +125,8 @@ static void chaos_check_log(const chaos_run *run)
  * device aside). A schedule that left the device out has its readmission
  * recorded. And the adapter injected at least as many device faults into
  * the calls of work (the health probe's own aside) as the core noted: the
- * difference is faults the core swallows (see test-chaos.c's report). */
+ * difference is faults the core does not surface (a synchronize inside
+ * kiln_queue_destroy, compile.module_binary: docs/security.md). */
 static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats *stats,
                                          int was_out)
 {
