@@ -120,8 +120,13 @@ enum chaos_plan_kind {
     CHAOS_PLAN_KINDS
 };
 
-/* Writes a random plan's text form (fault_plan.h grammar) into out. */
-static inline void chaos_random_plan(chaos_rng *r, char *out, size_t size)
+/* The device statuses open the list: a workload about device faults (the
+ * fallback queues) draws from these only. */
+#define CHAOS_DEVICE_STATUS_COUNT 6u
+
+/* Writes a random plan's text form (fault_plan.h grammar) into out; with
+ * device_only, its status is a device status. */
+static inline void chaos_random_plan(chaos_rng *r, int device_only, char *out, size_t size)
 {
     unsigned kind = chaos_below(r, CHAOS_PLAN_KINDS);
     if (kind == CHAOS_PLAN_NONE) {
@@ -130,7 +135,8 @@ static inline void chaos_random_plan(chaos_rng *r, char *out, size_t size)
     }
     int n = snprintf(out, size, "calls=%s;status=%s",
                      chaos_call_sets[chaos_below(r, CHAOS_CALL_SET_COUNT)],
-                     chaos_statuses[chaos_below(r, CHAOS_STATUS_COUNT)]);
+                     chaos_statuses[chaos_below(r, device_only ? CHAOS_DEVICE_STATUS_COUNT
+                                                               : CHAOS_STATUS_COUNT)]);
     size_t used = (size_t)n;
     if (kind == CHAOS_PLAN_COUNT) {
         used += (size_t)snprintf(out + used, size - used, ";count=%u",
