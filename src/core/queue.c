@@ -94,7 +94,9 @@ KILN_API void kiln_queue_destroy(kiln_queue *q)
     if (!q || q->magic != CORE_MAGIC_QUEUE)
         return;
     pthread_mutex_lock(&q->lock);
-    q->dev->ops->execution->synchronize(q->stream);
+    /* Nobody is told, but a fault met while draining is the device's all
+     * the same: it degrades the device and is recorded. */
+    (void)core_device_note(q->dev, q->dev->ops->execution->synchronize(q->stream));
     q->dev->ops->execution->stream_destroy(q->stream);
     q->magic = CORE_MAGIC_RELEASED;
     session_object_gone(q->dev);

@@ -507,7 +507,7 @@ static inline int chaos_count_log(const char *path, chaos_log_counts *out)
 typedef struct chaos_totals {
     uint64_t schedules;
     uint64_t faults;        /* faults the adapter injected */
-    uint64_t device_faults; /* device faults the core noted and the log recorded */
+    uint64_t device_faults; /* device.fault records: the adapter's device faults */
     uint64_t operations;
     uint64_t failures; /* operations that returned a clear error */
     uint64_t quota_refusals;

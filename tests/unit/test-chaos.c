@@ -122,22 +122,24 @@ static void chaos_check_log(const chaos_run *run)
 }
 
 /* The log shows every failure that reached the adapter: allocations and
- * copies one by one, launches in the "failed" counts of the summaries, and
- * each device fault the core noted as one "device.fault" record (what the
- * workloads saw come back with a device status, refusals of the degraded
- * device aside). A schedule that left the device out has its readmission
- * recorded. And the adapter injected at least as many device faults into
- * the calls of work (the health probe's own aside) as the core noted: the
- * difference is faults the core does not surface (a synchronize inside
- * kiln_queue_destroy, compile.module_binary: docs/security.md). */
-static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats *stats,
-                                         int was_out)
+ * copies one by one, launches in the "failed" counts of the summaries, each
+ * device fault as one "device.fault" record. Two counts of device faults:
+ * those the workloads saw come back (refusals of the degraded device aside)
+ * or absorbed by a fallback, which the log must hold at least (a queue's
+ * destroy returns nothing); and those the adapter injected into calls of
+ * work (all but the health probe, and compile.module_binary, whose failure
+ * only keeps a module out of the disk cache), which the log must hold
+ * exactly. A schedule that left the device out has its readmission
+ * recorded. Returns the device.fault records. */
+static uint64_t chaos_check_log_shows_faults(const chaos_run *run, const fault_stats *stats,
+                                             int was_out)
 {
     chaos_log_counts seen;
     assert_int_equal(chaos_count_log(env.log_path, &seen), 0);
     uint64_t injected = 0;
     if (chaos_is_device_status(run->plan.status))
-        injected = stats->total_injected - stats->injected[FAULT_OP_HEALTH];
+        injected = stats->total_injected - stats->injected[FAULT_OP_HEALTH] -
+                   stats->injected[FAULT_OP_MODULE_BINARY];
     /* A fallback queue returns no device fault: the operation during which
      * it moved to the CPU failed on the device (and is recorded so), then
      * ran again on the CPU. */
@@ -149,7 +151,7 @@ static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats
     uint64_t copies = run->reached[CHAOS_COPY] + run->absorbed[CHAOS_COPY];
     uint64_t launches = run->reached[CHAOS_LAUNCH] + run->absorbed[CHAOS_LAUNCH];
     if (seen.allocs != allocs || seen.copies != copies || seen.launches != launches ||
-        seen.device_faults != noted || seen.fallbacks != run->fallbacks) {
+        seen.device_faults < noted || seen.fallbacks != run->fallbacks) {
         snprintf(why, sizeof why,
                  "the audit log shows %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
                  " failed allocations/copies/launches, device faults, fallbacks; the workload"
@@ -160,12 +162,14 @@ static void chaos_check_log_shows_faults(const chaos_run *run, const fault_stats
     }
     if (was_out && seen.readmissions == 0)
         chaos_fail(run, "the device was readmitted, the log has no device.readmit record");
-    if (noted > injected) {
+    if (seen.device_faults != injected) {
         snprintf(why, sizeof why,
-                 "%" PRIu64 " device faults came back, the adapter injected %" PRIu64, noted,
-                 injected);
+                 "the log has %" PRIu64 " device.fault records, the adapter injected %" PRIu64
+                 " device faults into calls of work",
+                 seen.device_faults, injected);
         chaos_fail(run, why);
     }
+    return seen.device_faults;
 }
 
 static void chaos_schedule(uint64_t index)
@@ -207,7 +211,7 @@ static void chaos_schedule(uint64_t index)
     if (held[0])
         chaos_fail(&run, held);
     chaos_check_log(&run);
-    chaos_check_log_shows_faults(&run, &stats, was_out);
+    uint64_t device_faults = chaos_check_log_shows_faults(&run, &stats, was_out);
     chaos_remove_log();
     pthread_mutex_destroy(&run.lock);
 
@@ -218,9 +222,7 @@ static void chaos_schedule(uint64_t index)
                was_out ? " readmitted" : "", run.plan_text);
     totals.schedules++;
     totals.faults += stats.total_injected;
-    totals.device_faults += run.device_faults;
-    for (unsigned k = 0; k < CHAOS_KINDS; k++)
-        totals.device_faults += run.absorbed[k];
+    totals.device_faults += device_faults;
     totals.fallbacks += run.fallbacks;
     totals.operations += run.operations;
     totals.failures += run.failures;
@@ -308,6 +310,31 @@ static void device_faults_while_loading_a_kernel_degrade_the_device(void **state
     chaos_remove_log();
 }
 
+/* Found by the suite's count of device faults: one met while a queue was
+ * destroyed was dropped, leaving the device healthy and the log silent. */
+static void a_device_fault_while_a_queue_is_destroyed_is_noted(void **state)
+{
+    (void)state;
+    kiln_context *ctx = NULL;
+    kiln_device *dev = NULL;
+    kiln_queue *q = NULL;
+    chaos_install("none");
+    assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
+    assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
+    assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
+    chaos_install("calls=execution.synchronize;from=1");
+    kiln_queue_destroy(q);
+    kiln_device_info info;
+    assert_int_equal(kiln_device_get_info(dev, &info), KILN_OK);
+    assert_int_equal(info.health, KILN_HEALTH_DEGRADED);
+    chaos_install("none");
+    kiln_context_destroy(ctx);
+    chaos_log_counts seen;
+    assert_int_equal(chaos_count_log(env.log_path, &seen), 0);
+    assert_int_equal(seen.device_faults, 1);
+    chaos_remove_log();
+}
+
 static int chaos_setup(void **state)
 {
     (void)state;
@@ -339,6 +366,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chaos_schedules_survive_random_faults),
         cmocka_unit_test(device_faults_while_loading_a_kernel_degrade_the_device),
+        cmocka_unit_test(a_device_fault_while_a_queue_is_destroyed_is_noted),
     };
     return cmocka_run_group_tests(tests, chaos_setup, chaos_teardown);
 }
