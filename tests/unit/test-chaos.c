@@ -251,6 +251,17 @@ static void chaos_schedules_survive_random_faults(void **state)
         assert_true(totals.fallbacks > 0);
 }
 
+/* A fresh governed context, with a plan that fails nothing, and its fault
+ * device. */
+static kiln_context *chaos_fault_context(kiln_device **dev)
+{
+    kiln_context *ctx = NULL;
+    chaos_install("none");
+    assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
+    assert_int_equal(kiln_device_find(ctx, "fault:0", dev), KILN_OK);
+    return ctx;
+}
+
 /* What a build on a fresh governed context left behind. */
 typedef struct chaos_build_result {
     kiln_status status;
@@ -262,12 +273,9 @@ typedef struct chaos_build_result {
 static chaos_build_result chaos_build_under(const char *source, const char *plan_text)
 {
     chaos_build_result out;
-    kiln_context *ctx = NULL;
     kiln_device *dev = NULL;
     kiln_program *prog = NULL;
-    chaos_install("none");
-    assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
-    assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
+    kiln_context *ctx = chaos_fault_context(&dev);
     chaos_install(plan_text);
     out.status = kiln_program_build(dev, source, NULL, &prog);
     snprintf(out.detail, sizeof out.detail, "%s", kiln_last_error());
@@ -315,12 +323,9 @@ static void device_faults_while_loading_a_kernel_degrade_the_device(void **state
 static void a_device_fault_while_a_queue_is_destroyed_is_noted(void **state)
 {
     (void)state;
-    kiln_context *ctx = NULL;
     kiln_device *dev = NULL;
     kiln_queue *q = NULL;
-    chaos_install("none");
-    assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
-    assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
+    kiln_context *ctx = chaos_fault_context(&dev);
     assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
     chaos_install("calls=execution.synchronize;from=1");
     kiln_queue_destroy(q);
