@@ -5,6 +5,7 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "launch_sched.h"
 #include "pipeline.h"
 
 KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t flags,
@@ -60,6 +61,8 @@ KILN_API void kiln_buffer_release(kiln_buffer *buf)
 {
     if (!buf || buf->magic != CORE_MAGIC_BUFFER)
         return;
+    if (atomic_load(&buf->pending_launches))
+        launch_sched_buffer_wait(buf);
     buf->dev->ops->memory->free(buf->dev->port, buf->mem);
     pipeline_release(&buf->reservation);
     buf->magic = CORE_MAGIC_RELEASED;
@@ -102,6 +105,9 @@ static kiln_status buffer_transfer(kiln_queue *q, size_t bytes, buffer_transfer_
     core_request req = { .action = CORE_ACTION_BUFFER_COPY, .device = q->dev, .bytes = bytes };
     core_reservation res;
     kiln_status st;
+    /* Governed: the queue's launches go first, keeping the queue's order. */
+    if (q->scheduled && (st = launch_sched_drain(q)) != KILN_OK)
+        return st;
     if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
     if ((st = pipeline_reserve(&req, &res)) == KILN_OK) {

@@ -8,6 +8,7 @@
 #include "../govern/audit.h"
 #include "../govern/policy.h"
 #include "../govern/quota.h"
+#include "../govern/sched.h"
 #include "../lang/lang.h"
 #include "../ports/backend_port.h"
 #include "cache.h"
@@ -77,6 +78,9 @@ struct kiln_device {
     atomic_int health; /* kiln_health */
     uint32_t index;    /* in the context */
     core_device_policy policy;
+    /* Governed contexts: the scheduler of this (base) device, made with its
+     * first queue (launch_sched.h); NULL until then and when ungoverned. */
+    _Atomic(struct core_sched_device *) sched;
 };
 
 struct kiln_queue {
@@ -86,6 +90,9 @@ struct kiln_queue {
     kiln_priority priority;
     /* Streams are not required to be thread-safe; the queue serializes. */
     pthread_mutex_t lock;
+    /* Governed contexts: the queue's place in the device's scheduler, which
+     * its launches go through; NULL: launches go straight to the stream. */
+    sched_queue *scheduled;
 };
 
 /* What the reserve stage of the launch path took (pipeline.h), handed back
@@ -101,6 +108,9 @@ struct kiln_buffer {
     size_t bytes;
     uint32_t flags;
     core_reservation reservation; /* its quota, held until release */
+    /* Scheduled launches that use it and have not completed (one per
+     * argument); release waits for zero. */
+    atomic_uint pending_launches;
 };
 
 struct kiln_program {
@@ -129,6 +139,9 @@ struct kiln_event {
     kiln_queue *queue;
     port_event *begin;
     port_event *end;
+    /* A scheduled launch's event refers to its record (launch_sched.c),
+     * which owns begin and end; NULL for every other event. */
+    struct launch_record *launch;
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "device_open.h"
 #include "handles.h"
+#include "launch_sched.h"
 #include "pipeline.h"
 
 /* Arguments up to this count are converted on the stack; more go to the heap. */
@@ -140,9 +141,11 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
     if (nargs > LAUNCH_STACK_ARGS && !(converted = malloc(nargs * sizeof *converted)))
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for %u arguments", nargs);
     st = args_check(k, q->dev, args, nargs, converted);
-    if (st == KILN_OK) {
-        shape.args = converted;
-        shape.nargs = nargs;
+    shape.args = converted;
+    shape.nargs = nargs;
+    if (st == KILN_OK && q->scheduled) {
+        st = launch_sched_submit(q, k, &shape, args, event); /* governed */
+    } else if (st == KILN_OK) {
         core_request req = { .action = CORE_ACTION_KERNEL_LAUNCH, .device = q->dev,
                              .kernel_name = k->signature->name, .kernel = k,
                              .priority = q->priority };

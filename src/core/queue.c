@@ -5,6 +5,7 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "launch_sched.h"
 #include "pipeline.h"
 
 KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out)
@@ -42,6 +43,12 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
     pthread_mutex_init(&q->lock, NULL);
     q->dev = dev;
     q->priority = priority;
+    if (dev->ctx->gov && (st = launch_sched_queue_open(q)) != KILN_OK) {
+        dev->ops->execution->stream_destroy(q->stream);
+        pthread_mutex_destroy(&q->lock);
+        free(q);
+        return st;
+    }
     q->magic = CORE_MAGIC_QUEUE;
     *out = q;
     return KILN_OK;
@@ -50,6 +57,11 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
 KILN_API kiln_status kiln_queue_finish(kiln_queue *q)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->scheduled) {
+        kiln_status drained = launch_sched_drain(q);
+        if (drained != KILN_OK)
+            return drained;
+    }
     pthread_mutex_lock(&q->lock);
     kiln_status st = q->dev->ops->execution->synchronize(q->stream);
     pthread_mutex_unlock(&q->lock);
@@ -61,6 +73,7 @@ KILN_API void kiln_queue_destroy(kiln_queue *q)
 {
     if (!q || q->magic != CORE_MAGIC_QUEUE)
         return;
+    sched_queue_close(q->scheduled); /* its launches complete first */
     pthread_mutex_lock(&q->lock);
     q->dev->ops->execution->synchronize(q->stream);
     q->dev->ops->execution->stream_destroy(q->stream);
