@@ -15,6 +15,7 @@
 #include "baselines.h"
 #include "bench.h"
 #include "bench_gpu.h"
+#include "bench_sched.h"
 
 /* Sizes and goals of the foundation issue. */
 #define SAXPY_N (1u << 25)
@@ -35,7 +36,7 @@
  * (The average after the run includes the run's own threads.) */
 #define BUSY_LOAD 0.5
 
-typedef enum bench_suite { SUITE_CPU, SUITE_GPU, SUITE_POCL } bench_suite;
+typedef enum bench_suite { SUITE_CPU, SUITE_GPU, SUITE_POCL, SUITE_SCHED } bench_suite;
 
 typedef struct bench_options {
     bench_suite suite;
@@ -47,8 +48,9 @@ typedef struct bench_options {
 
 static void print_help(void)
 {
-    printf("usage: kiln bench [--suite cpu|gpu|pocl] [--device D] [--json] [--reps N] [--seed N]\n"
-           "                  [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
+    printf("usage: kiln bench [--suite cpu|gpu|pocl|sched] [--device D] [--json] [--reps N]\n"
+           "                  [--seed N]"
+           " [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
            "Runs the benchmark of the foundation issue. Kernel cases (saxpy 2^25,\n"
            "sum 2^25, 5-point stencil 4096^2, tiled SGEMM 1024^2) run on the kiln\n"
            "device and as hand-written OpenMP C (-O3 -march=native) with the same\n"
@@ -63,7 +65,11 @@ static void print_help(void)
            "                  launches, then kiln's OpenCL adapter on the same GPU\n"
            "  --suite pocl    kiln's CPU backend against PoCL (the same kernels\n"
            "                  through kiln's OpenCL adapter)\n"
-           "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0)\n"
+           "  --suite sched   the priority scheduler of a governed context: high-\n"
+           "                  priority launch latency idle and under low-priority\n"
+           "                  load, the longest low-priority wait against its bound\n"
+           "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0;\n"
+           "                  sched suite: the best device)\n"
            "  --json          print the results as JSON\n"
            "  --reps N        timed runs per kernel case (default %d, SGEMM %d)\n"
            "  --seed N        seed of the random inputs (default: from the clock)\n"
@@ -304,8 +310,10 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
                 opts->suite = SUITE_GPU;
             } else if (strcmp(optarg, "pocl") == 0) {
                 opts->suite = SUITE_POCL;
+            } else if (strcmp(optarg, "sched") == 0) {
+                opts->suite = SUITE_SCHED;
             } else {
-                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl)\n", optarg);
+                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl, sched)\n", optarg);
                 return false;
             }
             break;
@@ -338,6 +346,12 @@ int cmd_bench(int argc, char **argv)
     if (!mkdtemp(cache_root)) {
         perror("kiln bench: cannot create a temporary cache directory");
         return CLI_EXIT_FAILURE;
+    }
+    if (opts.suite == SUITE_SCHED) {
+        bench_sched_options sopts = { .selector = opts.selector, .cache_root = cache_root };
+        rc = bench_sched_suite(&sopts);
+        nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
+        return rc;
     }
     if (opts.suite != SUITE_CPU) {
         bench_gpu_options gopts = { .selector = opts.selector, .json = opts.json,
