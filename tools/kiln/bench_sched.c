@@ -104,7 +104,9 @@ static bool calibrate(sched_bench *b, kiln_queue *q, kiln_buffer *o)
     return true;
 }
 
-static bool bench_open(sched_bench *b, const char *selector, const char *dir)
+/* governed: under the allow-all policy (the scheduler on); else without a
+ * policy, the direct launch path, as the baseline of the hand-over cost. */
+static bool bench_open(sched_bench *b, const char *selector, const char *dir, bool governed)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/sched-policy.yaml", dir);
@@ -117,7 +119,8 @@ static bool bench_open(sched_bench *b, const char *selector, const char *dir)
         return false;
     }
     fclose(f);
-    kiln_context_options o = { .size = sizeof o, .cache_dir = dir, .policy = path };
+    kiln_context_options o = { .size = sizeof o, .cache_dir = dir,
+                               .policy = governed ? path : NULL };
     kiln_status st = kiln_context_create(&b->ctx, &o);
     if (st != KILN_OK)
         return bench_failed(b, "governed context", st);
@@ -167,7 +170,9 @@ typedef struct sched_load {
     atomic_bool *stop;
     kiln_status status;
     uint64_t launches;
+    uint64_t measured;   /* launches whose device time was read */
     uint64_t longest_ns;
+    uint64_t total_ns;
     pthread_t thread;
 } sched_load;
 
@@ -186,6 +191,8 @@ static void *load_main(void *arg)
             l->status = kiln_event_elapsed_ns(ring[i], ring[i], &ns);
             if (ns > l->longest_ns)
                 l->longest_ns = ns;
+            l->total_ns += ns;
+            l->measured++;
             kiln_event_release(ring[i]);
             ring[i] = NULL;
         }
@@ -217,9 +224,17 @@ static bool loads_start(sched_bench *b, sched_load *loads, unsigned n, kiln_prio
     return true;
 }
 
-/* Joins the loads; their longest kernel into *longest_ns. */
+/* The saturating kernels' device time: the longest (S of the bound) and
+ * the mean. */
+typedef struct load_times {
+    uint64_t longest_ns;
+    uint64_t total_ns;
+    uint64_t count;
+} load_times;
+
+/* Joins the loads and adds their kernel times to *times. */
 static bool loads_stop(sched_bench *b, sched_load *loads, unsigned n, atomic_bool *stop,
-                       uint64_t *longest_ns)
+                       load_times *times)
 {
     atomic_store(stop, true);
     bool ok = true;
@@ -227,8 +242,10 @@ static bool loads_stop(sched_bench *b, sched_load *loads, unsigned n, atomic_boo
         pthread_join(loads[i].thread, NULL);
         if (loads[i].status != KILN_OK)
             ok = bench_failed(b, "saturating queue", loads[i].status);
-        if (loads[i].longest_ns > *longest_ns)
-            *longest_ns = loads[i].longest_ns;
+        if (loads[i].longest_ns > times->longest_ns)
+            times->longest_ns = loads[i].longest_ns;
+        times->total_ns += loads[i].total_ns;
+        times->count += loads[i].measured;
     }
     return ok;
 }
@@ -237,7 +254,7 @@ static bool loads_stop(sched_bench *b, sched_load *loads, unsigned n, atomic_boo
  * STARVE_SAMPLES times, while normal and high queues saturate; the
  * longest in *worst_ns. */
 static bool lowest_class_wait(sched_bench *b, kiln_buffer *o, double *worst_ns,
-                              uint64_t *longest_kernel_ns, unsigned *queues)
+                              load_times *times, unsigned *queues)
 {
     kiln_queue *low = NULL;
     kiln_status st = kiln_queue_create(b->dev, KILN_PRIORITY_LOW, &low);
@@ -261,7 +278,7 @@ static bool lowest_class_wait(sched_bench *b, kiln_buffer *o, double *worst_ns,
         if (waited > *worst_ns)
             *worst_ns = waited;
     }
-    if (!loads_stop(b, loads, NORMAL_LOADS + HIGH_LOADS, &stop, longest_kernel_ns))
+    if (!loads_stop(b, loads, NORMAL_LOADS + HIGH_LOADS, &stop, times))
         ok = false;
     kiln_queue_destroy(low);
     /* Open while the low launches waited: the loads', the low one and the
@@ -270,18 +287,24 @@ static bool lowest_class_wait(sched_bench *b, kiln_buffer *o, double *worst_ns,
     return ok;
 }
 
-static void print_report(const char *device, const double idle[2], const double busy[2],
-                         double worst, double bound, uint64_t longest, unsigned queues)
+static void print_report(const char *device, const double direct[2], const double idle[2],
+                         const double busy[2],
+                         double worst, double bound, const load_times *times, unsigned queues)
 {
     printf("kiln bench --suite sched: device %s (governed: allow-all policy)\n\n", device);
     printf("%-52s %12s %12s %10s\n", "case", "p50", "p99", "p99/idle");
+    printf("%-52s %10.1f us %10.1f us %10s\n", "(a0) the same launch ungoverned (direct path)",
+           direct[0] / NS_PER_US, direct[1] / NS_PER_US, "-");
     printf("%-52s %10.1f us %10.1f us %10.2f\n", "(a) high-priority launch, idle device",
            idle[0] / NS_PER_US, idle[1] / NS_PER_US, 1.0);
+    printf("    governance and the hand-over to the scheduler's threads: +%.1f us at p50\n",
+           (idle[0] - direct[0]) / NS_PER_US);
     printf("%-52s %10.1f us %10.1f us %10.2f\n",
            "(b) high-priority launch, 4 low queues saturating", busy[0] / NS_PER_US,
            busy[1] / NS_PER_US, busy[1] / idle[1]);
-    printf("    p50 ratio to idle %.2f; saturating kernel %.2f ms (S)\n", busy[0] / idle[0],
-           (double)longest / NS_PER_MS);
+    double mean = (double)times->total_ns / (double)(times->count ? times->count : 1);
+    printf("    p50 ratio to idle %.2f; saturating kernels: mean %.2f ms, longest %.2f ms (S)\n",
+           busy[0] / idle[0], mean / NS_PER_MS, (double)times->longest_ns / NS_PER_MS);
     printf("%-52s %10.1f ms   bound %.1f ms (3 x %.0f ms aging + %u queues x S)\n",
            "(c) longest low-priority wait, normal+high saturating", worst / NS_PER_MS,
            bound / NS_PER_MS, SCHED_AGING_NS / NS_PER_MS, queues);
@@ -290,15 +313,39 @@ static void print_report(const char *device, const double idle[2], const double 
     printf("(d) Jain's fairness index over 4 principals: not measured (needs sessions)\n");
 }
 
+/* (a0): the idle latency of a context without a policy, whose launches go
+ * straight to the stream. */
+static bool direct_latency(const bench_sched_options *opts, double out[2], sched_bench *failure)
+{
+    sched_bench b = { 0 };
+    kiln_queue *q = NULL;
+    kiln_buffer *o = NULL;
+    kiln_status st = KILN_OK;
+    bool ok = bench_open(&b, opts->selector, opts->cache_root, false);
+    if (ok && ((st = kiln_queue_create(b.dev, KILN_PRIORITY_HIGH, &q)) != KILN_OK ||
+               (st = kiln_buffer_create(b.dev, sizeof(float), 0, &o)) != KILN_OK))
+        ok = bench_failed(&b, "ungoverned queue", st);
+    ok = ok && high_latency(&b, q, o, out);
+    if (!ok)
+        *failure = b;
+    kiln_buffer_release(o);
+    kiln_queue_destroy(q);
+    kiln_kernel_release(b.tiny);
+    kiln_kernel_release(b.spin);
+    kiln_context_destroy(b.ctx);
+    return ok;
+}
+
 int bench_sched_suite(const bench_sched_options *opts)
 {
     sched_bench b = { 0 };
     kiln_queue *high = NULL, *setup = NULL;
     kiln_buffer *o = NULL;
-    double idle[2] = { 0 }, busy[2] = { 0 }, worst = 0;
-    uint64_t longest = 0;
+    double direct[2] = { 0 }, idle[2] = { 0 }, busy[2] = { 0 }, worst = 0;
+    load_times times = { 0 };
     unsigned queues = 0;
-    bool ok = bench_open(&b, opts->selector, opts->cache_root);
+    bool ok = direct_latency(opts, direct, &b) &&
+              bench_open(&b, opts->selector, opts->cache_root, true);
     kiln_status st = KILN_OK;
     if (ok && ((st = kiln_queue_create(b.dev, KILN_PRIORITY_HIGH, &high)) != KILN_OK ||
                (st = kiln_queue_create(b.dev, KILN_PRIORITY_NORMAL, &setup)) != KILN_OK ||
@@ -312,15 +359,15 @@ int bench_sched_suite(const bench_sched_options *opts)
         sched_load loads[LOW_LOADS];
         ok = loads_start(&b, loads, LOW_LOADS, KILN_PRIORITY_LOW, &stop);
         ok = ok && high_latency(&b, high, o, busy);
-        if (ok && !loads_stop(&b, loads, LOW_LOADS, &stop, &longest))
+        if (ok && !loads_stop(&b, loads, LOW_LOADS, &stop, &times))
             ok = false;
     }
-    ok = ok && lowest_class_wait(&b, o, &worst, &longest, &queues);
+    ok = ok && lowest_class_wait(&b, o, &worst, &times, &queues);
     if (ok) {
         kiln_device_info info;
         kiln_device_get_info(b.dev, &info);
-        double bound = LOWEST_CLASS_AGING_STEPS * SCHED_AGING_NS + queues * (double)longest;
-        print_report(info.name, idle, busy, worst, bound, longest, queues);
+        double bound = LOWEST_CLASS_AGING_STEPS * SCHED_AGING_NS + queues * (double)times.longest_ns;
+        print_report(info.name, direct, idle, busy, worst, bound, &times, queues);
     } else {
         fprintf(stderr, "kiln bench --suite sched: %s\n", b.failed);
     }
