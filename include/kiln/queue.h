@@ -19,7 +19,9 @@ typedef enum kiln_priority {
 
 KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out);
 
-/* Waits until every command submitted to the queue has finished. */
+/* Waits until every command submitted to the queue has finished. In a
+ * governed context it returns the first error among the launches that
+ * completed since the previous finish, copy or marker on the queue. */
 KILN_API kiln_status kiln_queue_finish(kiln_queue *q);
 
 /* Finishes outstanding work, then releases the queue. NULL is accepted. */

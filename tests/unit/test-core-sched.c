@@ -23,6 +23,7 @@
 
 #include "core/core_types.h"
 #include "core/launch_sched.h"
+#include "test-core-support.h"
 #include "test-temp-dir.h"
 
 /* How long one spin launch runs: long enough that work queues up behind
@@ -76,16 +77,6 @@ static int make_dir(void **state)
     return test_temp_dir_make("kiln-sched");
 }
 
-static kiln_kernel *build(kiln_device *dev, const char *source, const char *name)
-{
-    kiln_program *prog = NULL;
-    kiln_kernel *k = NULL;
-    assert_int_equal(kiln_program_build(dev, source, NULL, &prog), KILN_OK);
-    assert_int_equal(kiln_kernel_get(prog, name, &k), KILN_OK);
-    kiln_program_release(prog);
-    return k;
-}
-
 /* Runs one spin launch of iters on q and returns its device time. */
 static uint64_t spin_once(governed *g, kiln_queue *q, kiln_buffer *o, uint32_t iters)
 {
@@ -125,7 +116,7 @@ static void open_governed(governed *g, const char *quotas_yaml)
                                .policy = path };
     assert_int_equal(kiln_context_create(&g->ctx, &o), KILN_OK);
     assert_int_equal(kiln_device_find(g->ctx, "cpu", &g->dev), KILN_OK);
-    g->spin = build(g->dev, spin_source, "spin");
+    g->spin = core_test_build_kernel(g->dev, spin_source, "spin");
     kiln_queue *q = NULL;
     kiln_buffer *o1 = NULL;
     assert_int_equal(kiln_queue_create(g->dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
@@ -180,7 +171,7 @@ static void governed_launches_give_correct_results_through_the_scheduler(void **
     kiln_queue *q = NULL;
     assert_int_equal(kiln_queue_create(g.dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
     assert_non_null(q->scheduled);
-    kiln_kernel *saxpy = build(g.dev, saxpy_source, "saxpy");
+    kiln_kernel *saxpy = core_test_build_kernel(g.dev, saxpy_source, "saxpy");
     kiln_buffer *x = NULL, *y = NULL, *o = NULL;
     assert_int_equal(kiln_buffer_create(g.dev, N * sizeof(float), 0, &x), KILN_OK);
     assert_int_equal(kiln_buffer_create(g.dev, N * sizeof(float), 0, &y), KILN_OK);

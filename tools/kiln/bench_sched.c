@@ -366,7 +366,8 @@ int bench_sched_suite(const bench_sched_options *opts)
     if (ok) {
         kiln_device_info info;
         kiln_device_get_info(b.dev, &info);
-        double bound = LOWEST_CLASS_AGING_STEPS * SCHED_AGING_NS + queues * (double)times.longest_ns;
+        double bound =
+            LOWEST_CLASS_AGING_STEPS * SCHED_AGING_NS + queues * (double)times.longest_ns;
         print_report(info.name, direct, idle, busy, worst, bound, &times, queues);
     } else {
         fprintf(stderr, "kiln bench --suite sched: %s\n", b.failed);
