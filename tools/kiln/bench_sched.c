@@ -81,19 +81,19 @@ static bool bench_failed(sched_bench *b, const char *what, kiln_status st)
 }
 
 /* Queues one spin launch of iters on q. */
-static kiln_status spin_launch(sched_bench *b, kiln_queue *q, kiln_buffer *o, uint32_t iters,
+static kiln_status spin_launch(kiln_kernel *spin, kiln_queue *q, kiln_buffer *o, uint32_t iters,
                                kiln_event **ev)
 {
     kiln_range r = { .dims = 1, .global = { 1 } };
     kiln_arg args[] = { KILN_ARG_U32(iters), KILN_ARG_BUFFER(o) };
-    return kiln_launch(q, b->spin, &r, args, 2, ev);
+    return kiln_launch(q, spin, &r, args, 2, ev);
 }
 
 static bool calibrate(sched_bench *b, kiln_queue *q, kiln_buffer *o)
 {
     kiln_event *ev = NULL;
     uint64_t ns = 0;
-    kiln_status st = spin_launch(b, q, o, SPIN_CALIBRATION_ITERS, &ev);
+    kiln_status st = spin_launch(b->spin, q, o, SPIN_CALIBRATION_ITERS, &ev);
     if (st == KILN_OK)
         st = kiln_event_elapsed_ns(ev, ev, &ns);
     kiln_event_release(ev);
@@ -166,6 +166,8 @@ static bool high_latency(sched_bench *b, kiln_queue *q, kiln_buffer *o, double o
  * to stop, and notes the longest one. */
 typedef struct sched_load {
     sched_bench *b;
+    kiln_device *dev;  /* the bench's device, or a session's view of it */
+    kiln_kernel *spin; /* built on dev */
     kiln_priority priority;
     atomic_bool *stop;
     kiln_status status;
@@ -182,9 +184,9 @@ static void *load_main(void *arg)
     kiln_queue *q = NULL;
     kiln_buffer *o = NULL;
     kiln_event *ring[LOAD_QUEUED] = { NULL };
-    l->status = kiln_queue_create(l->b->dev, l->priority, &q);
+    l->status = kiln_queue_create(l->dev, l->priority, &q);
     if (l->status == KILN_OK)
-        l->status = kiln_buffer_create(l->b->dev, sizeof(float), 0, &o);
+        l->status = kiln_buffer_create(l->dev, sizeof(float), 0, &o);
     for (unsigned i = 0; l->status == KILN_OK && !atomic_load(l->stop); i = (i + 1) % LOAD_QUEUED) {
         if (ring[i]) {
             uint64_t ns = 0;
@@ -196,7 +198,7 @@ static void *load_main(void *arg)
             kiln_event_release(ring[i]);
             ring[i] = NULL;
         }
-        if (l->status == KILN_OK && (l->status = spin_launch(l->b, q, o, l->b->spin_iters,
+        if (l->status == KILN_OK && (l->status = spin_launch(l->spin, q, o, l->b->spin_iters,
                                                              &ring[i])) == KILN_OK)
             l->launches++;
     }
@@ -209,11 +211,16 @@ static void *load_main(void *arg)
     return NULL;
 }
 
+/* Starts n loads; those whose dev is not set yet run on the bench's
+ * device with its kernel. */
 static bool loads_start(sched_bench *b, sched_load *loads, unsigned n, kiln_priority priority,
                         atomic_bool *stop)
 {
     for (unsigned i = 0; i < n; i++) {
-        loads[i] = (sched_load){ .b = b, .priority = priority, .stop = stop };
+        kiln_device *dev = loads[i].dev ? loads[i].dev : b->dev;
+        kiln_kernel *spin = loads[i].dev ? loads[i].spin : b->spin;
+        loads[i] = (sched_load){ .b = b, .dev = dev, .spin = spin, .priority = priority,
+                                 .stop = stop };
         if (pthread_create(&loads[i].thread, NULL, load_main, &loads[i]) != 0) {
             atomic_store(stop, true);
             for (unsigned j = 0; j < i; j++)
@@ -262,14 +269,14 @@ static bool lowest_class_wait(sched_bench *b, kiln_buffer *o, double *worst_ns,
         return bench_failed(b, "low-priority queue", st);
     atomic_bool stop;
     atomic_init(&stop, false);
-    sched_load loads[NORMAL_LOADS + HIGH_LOADS];
+    sched_load loads[NORMAL_LOADS + HIGH_LOADS] = { 0 };
     bool ok = loads_start(b, loads, NORMAL_LOADS, KILN_PRIORITY_NORMAL, &stop) &&
               loads_start(b, loads + NORMAL_LOADS, HIGH_LOADS, KILN_PRIORITY_HIGH, &stop);
     *worst_ns = 0;
     for (int i = 0; ok && i < STARVE_SAMPLES; i++) {
         kiln_event *ev = NULL;
         uint64_t t0 = cli_now_ns();
-        if ((st = spin_launch(b, low, o, 1, &ev)) == KILN_OK)
+        if ((st = spin_launch(b->spin, low, o, 1, &ev)) == KILN_OK)
             st = kiln_event_wait(ev);
         double waited = (double)(cli_now_ns() - t0);
         kiln_event_release(ev);
@@ -356,7 +363,7 @@ int bench_sched_suite(const bench_sched_options *opts)
     if (ok) {
         atomic_bool stop;
         atomic_init(&stop, false);
-        sched_load loads[LOW_LOADS];
+        sched_load loads[LOW_LOADS] = { 0 };
         ok = loads_start(&b, loads, LOW_LOADS, KILN_PRIORITY_LOW, &stop);
         ok = ok && high_latency(&b, high, o, busy);
         if (ok && !loads_stop(&b, loads, LOW_LOADS, &stop, &times))
