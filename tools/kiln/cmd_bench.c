@@ -68,9 +68,10 @@ static void print_help(void)
            "  --suite sched   the priority scheduler of a governed context: high-\n"
            "                  priority launch latency idle and under low-priority\n"
            "                  load, the longest low-priority wait against its bound\n"
+           "                  (under its own allow-all policy: --policy does not apply)\n"
            "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0;\n"
            "                  sched suite: the best device)\n"
-           "  --json          print the results as JSON\n"
+           "  --json          print the results as JSON (not the sched suite: a table)\n"
            "  --reps N        timed runs per kernel case (default %d, SGEMM %d)\n"
            "  --seed N        seed of the random inputs (default: from the clock)\n"
            "  --policy FILE, --audit-log LOG, --audit-key KEY\n"
@@ -348,6 +349,11 @@ int cmd_bench(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     }
     if (opts.suite == SUITE_SCHED) {
+        /* It brings its own allow-all policy, and its baseline (a0) must run
+         * without one: the governance options and variables do not apply. */
+        unsetenv("KILN_POLICY");
+        unsetenv("KILN_AUDIT_LOG");
+        unsetenv("KILN_AUDIT_KEY");
         bench_sched_options sopts = { .selector = opts.selector, .cache_root = cache_root };
         rc = bench_sched_suite(&sopts);
         nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
