@@ -37,7 +37,8 @@ KILN_API kiln_status kiln_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t o
                                        const void *src, size_t bytes);
 
 /* Copies bytes from the buffer into host memory, after the queue's earlier
- * work. Returns when dst holds the data. */
+ * work. Returns when dst holds the data. A synchronization point for
+ * KILN_QUEUE_CPU_FALLBACK (queue.h). */
 KILN_API kiln_status kiln_buffer_read(kiln_queue *q, const kiln_buffer *buf, size_t offset,
                                       void *dst, size_t bytes);
 

@@ -36,6 +36,7 @@ typedef enum kiln_status {
     KILN_ERR_INVALID_RANGE = -105,   /* a launch range that cannot be run */
     KILN_ERR_NOT_FOUND = -106,       /* no kernel or device of that name */
     KILN_ERR_INVALID_DEVICE = -107,  /* a device index or selector is wrong */
+    KILN_ERR_IN_USE = -108,          /* objects made from it are still live */
 
     /* -200..-299: a resource ran out or could not be reached. */
     KILN_ERR_OUT_OF_MEMORY = -200,       /* device memory */

@@ -11,5 +11,6 @@
 #include "program.h"
 #include "event.h"
 #include "launch.h"
+#include "session.h"
 
 #endif

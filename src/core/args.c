@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include "../util/fail.h"
+#include "owner.h"
 
 /* The kiln_arg kind that passes each scalar type of the language. */
 static kiln_arg_kind args_kind_for_scalar(lang_scalar s)
@@ -63,9 +64,8 @@ static kiln_status args_check_buffer(const kiln_kernel *k, const kiln_device *de
                          "kernel '%s', argument %u ('%s'): not a live buffer (released or forged)",
                          k->signature->name, i, p->name);
     if (buf->dev != dev)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kernel '%s', argument %u ('%s'): buffer belongs to device '%s', not '%s'",
-                         k->signature->name, i, p->name, buf->dev->info.name, dev->info.name);
+        return core_owner_refuse(buf->dev, dev, "queue", "kernel '%s', argument %u ('%s'): buffer",
+                                 k->signature->name, i, p->name);
     out->mem = buf->mem;
     out->value = NULL;
     out->size = 0;

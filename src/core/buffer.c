@@ -5,8 +5,13 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "fallback.h"
+#include "hygiene.h"
 #include "launch_sched.h"
+#include "owner.h"
 #include "pipeline.h"
+#include "session.h"
+#include "submit.h"
 
 KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t flags,
                                         kiln_buffer **out)
@@ -41,6 +46,8 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     st = core_device_note(dev, dev->ops->memory->alloc(dev->port, bytes, &buf->mem));
     if (st == KILN_ERR_OUT_OF_MEMORY)
         util_fail(st, "device '%s' cannot allocate %zu bytes", dev->info.name, bytes);
+    if (st == KILN_OK)
+        st = hygiene_clear(dev, &buf->mem, bytes);
     kiln_status recorded = pipeline_record(&req, st);
     if (recorded != KILN_OK) {
         if (st == KILN_OK)
@@ -53,6 +60,7 @@ KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t
     buf->bytes = bytes;
     buf->flags = flags;
     buf->magic = CORE_MAGIC_BUFFER;
+    session_object_made(dev);
     *out = buf;
     return KILN_OK;
 }
@@ -63,8 +71,11 @@ KILN_API void kiln_buffer_release(kiln_buffer *buf)
         return;
     if (atomic_load(&buf->pending_launches))
         launch_sched_buffer_wait(buf);
+    if (buf->journal_owner)
+        fallback_forget_buffer(buf);
     buf->dev->ops->memory->free(buf->dev->port, buf->mem);
     pipeline_release(&buf->reservation);
+    session_object_gone(buf->dev);
     buf->magic = CORE_MAGIC_RELEASED;
     free(buf);
 }
@@ -92,8 +103,7 @@ static kiln_status buffer_check_queue(const kiln_queue *q, const kiln_buffer *bu
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(buf, CORE_MAGIC_BUFFER, "buffer");
     if (buf->dev != q->dev)
-        return util_fail(KILN_ERR_INVALID_ARG, "buffer belongs to device '%s', queue to '%s'",
-                         buf->dev->info.name, q->dev->info.name);
+        return core_owner_refuse(buf->dev, q->dev, "queue", "buffer");
     return core_device_usable(q->dev);
 }
 
@@ -159,6 +169,15 @@ static kiln_status buffer_do_fill(kiln_queue *q, void *arg)
 KILN_API kiln_status kiln_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t offset,
                                        const void *src, size_t bytes)
 {
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_buffer_write(q, buf, offset, src, bytes);
+    return core_buffer_write(q, buf, offset, src, bytes);
+}
+
+kiln_status core_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t offset, const void *src,
+                              size_t bytes)
+{
     kiln_status st = buffer_check_queue(q, buf);
     if (st == KILN_OK && !src)
         st = util_fail(KILN_ERR_NULL_HANDLE, "source pointer is NULL");
@@ -173,6 +192,15 @@ KILN_API kiln_status kiln_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t o
 KILN_API kiln_status kiln_buffer_read(kiln_queue *q, const kiln_buffer *buf, size_t offset,
                                       void *dst, size_t bytes)
 {
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_buffer_read(q, buf, offset, dst, bytes);
+    return core_buffer_read(q, buf, offset, dst, bytes);
+}
+
+kiln_status core_buffer_read(kiln_queue *q, const kiln_buffer *buf, size_t offset, void *dst,
+                             size_t bytes)
+{
     kiln_status st = buffer_check_queue(q, buf);
     if (st == KILN_OK && !dst)
         st = util_fail(KILN_ERR_NULL_HANDLE, "destination pointer is NULL");
@@ -186,6 +214,15 @@ KILN_API kiln_status kiln_buffer_read(kiln_queue *q, const kiln_buffer *buf, siz
 
 KILN_API kiln_status kiln_buffer_copy(kiln_queue *q, kiln_buffer *dst, size_t dst_offset,
                                       const kiln_buffer *src, size_t src_offset, size_t bytes)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_buffer_copy(q, dst, dst_offset, src, src_offset, bytes);
+    return core_buffer_copy(q, dst, dst_offset, src, src_offset, bytes);
+}
+
+kiln_status core_buffer_copy(kiln_queue *q, kiln_buffer *dst, size_t dst_offset,
+                             const kiln_buffer *src, size_t src_offset, size_t bytes)
 {
     kiln_status st = buffer_check_queue(q, dst);
     if (st == KILN_OK)
@@ -203,6 +240,15 @@ KILN_API kiln_status kiln_buffer_copy(kiln_queue *q, kiln_buffer *dst, size_t ds
 
 KILN_API kiln_status kiln_buffer_fill(kiln_queue *q, kiln_buffer *buf, size_t offset,
                                       uint8_t byte, size_t bytes)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_buffer_fill(q, buf, offset, byte, bytes);
+    return core_buffer_fill(q, buf, offset, byte, bytes);
+}
+
+kiln_status core_buffer_fill(kiln_queue *q, kiln_buffer *buf, size_t offset, uint8_t byte,
+                             size_t bytes)
 {
     kiln_status st = buffer_check_queue(q, buf);
     if (st == KILN_OK)

@@ -13,6 +13,7 @@
 #include "handles.h"
 #include "launch_sched.h"
 #include "registry.h"
+#include "session.h"
 
 #define CONTEXT_PATH_MAX 4096
 /* kiln_context_options as 0.1.0 had it: up to and with `backends`. */
@@ -166,6 +167,8 @@ KILN_API kiln_status kiln_context_create(kiln_context **out, const kiln_context_
     kiln_status st = cache_create(use_disk ? dir : NULL, use_memory, context_cache_warn, ctx,
                                   &ctx->cache);
     if (st == KILN_OK)
+        st = session_registry_create(ctx);
+    if (st == KILN_OK)
         st = context_open_governance(ctx, opts);
     if (st == KILN_OK)
         st = context_open_backends(ctx, wanted);
@@ -188,6 +191,7 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
      * reservations, which governance owns. */
     for (uint32_t i = 0; i < ctx->device_count; i++)
         launch_sched_device_close(ctx->devices[i]);
+    session_registry_destroy(ctx); /* records the close of those still open */
     /* The log closes last of what records: after it nothing may run. */
     kiln_status closed = governance_close(ctx->gov);
     if (closed != KILN_OK)

@@ -6,6 +6,7 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "hygiene.h"
 
 kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index, kiln_device **out)
 {
@@ -35,7 +36,9 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
     dev->caps.has_int64_atomics = (caps & KILN_CAP_INT64_ATOMICS) != 0;
     dev->caps.has_subgroups = (caps & KILN_CAP_SUBGROUPS) != 0;
     atomic_store(&dev->health, (int)dev->info.health);
+    health_breaker_init(&dev->breaker);
     pthread_mutex_init(&dev->policy.lock, NULL);
+    pthread_mutex_init(&dev->hygiene_lock, NULL);
     dev->magic = CORE_MAGIC_DEVICE;
     *out = dev;
     return KILN_OK;
@@ -43,44 +46,13 @@ kiln_status core_device_open(kiln_context *ctx, core_backend *b, uint32_t index,
 
 void core_device_close(kiln_device *dev)
 {
+    hygiene_close(dev);
     dev->ops->device_close(dev->port);
     policy_release(dev->policy.current);
     pthread_mutex_destroy(&dev->policy.lock);
+    health_breaker_destroy(&dev->breaker);
     dev->magic = CORE_MAGIC_RELEASED;
     free(dev);
-}
-
-kiln_status core_device_usable(kiln_device *dev)
-{
-    if (atomic_load(&dev->health) == KILN_HEALTH_HEALTHY)
-        return KILN_OK;
-    kiln_health now = KILN_HEALTH_LOST;
-    if (dev->ops->execution->health(dev->port, &now) != KILN_OK)
-        now = KILN_HEALTH_LOST;
-    atomic_store(&dev->health, (int)now);
-    if (now == KILN_HEALTH_HEALTHY)
-        return KILN_OK;
-    return util_fail(KILN_ERR_DEVICE_LOST, "device '%s' (%s:%u) is %s after a fault", dev->info.name,
-                     kiln_backend_name(dev->info.backend), dev->info.backend_index,
-                     now == KILN_HEALTH_DEGRADED ? "degraded" : "lost");
-}
-
-kiln_status core_device_note(kiln_device *dev, kiln_status st)
-{
-    if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
-        return st;
-    /* The caller must see the adapter's detail (which kernel, which CUDA
-     * error), not the probe's: a failing probe would overwrite it. */
-    char *fault_detail = strdup(util_last_error());
-    kiln_health now = KILN_HEALTH_LOST;
-    if (dev->ops->execution->health(dev->port, &now) != KILN_OK || now == KILN_HEALTH_HEALTHY)
-        now = KILN_HEALTH_DEGRADED; /* it faulted: not healthy until a probe passes */
-    atomic_store(&dev->health, (int)now);
-    if (fault_detail) {
-        util_fail_text(st, fault_detail);
-        free(fault_detail);
-    }
-    return st;
 }
 
 KILN_API const char *kiln_backend_name(kiln_backend backend)
@@ -143,7 +115,7 @@ KILN_API kiln_status kiln_device_get_info(const kiln_device *dev, kiln_device_in
     CORE_CHECK(dev, CORE_MAGIC_DEVICE, "device");
     CORE_CHECK_OUT(out, "out");
     *out = dev->info;
-    out->health = (kiln_health)atomic_load(&((kiln_device *)dev)->health);
+    out->health = (kiln_health)atomic_load(&dev->base->health);
     return KILN_OK;
 }
 

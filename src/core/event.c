@@ -28,6 +28,7 @@ KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
     }
     ev->end = ev->begin;
     ev->queue = q;
+    ev->dev = dev;
     ev->magic = CORE_MAGIC_EVENT;
     *out = ev;
     return KILN_OK;
@@ -38,7 +39,7 @@ KILN_API kiln_status kiln_event_wait(kiln_event *ev)
     CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
     if (ev->launch)
         return launch_sched_event_wait(ev);
-    kiln_device *dev = ev->queue->dev;
+    kiln_device *dev = ev->dev;
     return core_device_note(dev, dev->ops->execution->event_wait(ev->end));
 }
 
@@ -47,9 +48,9 @@ KILN_API kiln_status kiln_event_elapsed_ns(kiln_event *start, kiln_event *end, u
     CORE_CHECK(start, CORE_MAGIC_EVENT, "start event");
     CORE_CHECK(end, CORE_MAGIC_EVENT, "end event");
     CORE_CHECK_OUT(ns, "ns");
-    if (start->queue->dev != end->queue->dev)
+    if (start->dev != end->dev)
         return util_fail(KILN_ERR_INVALID_ARG, "events of different devices cannot be compared");
-    kiln_device *dev = start->queue->dev;
+    kiln_device *dev = start->dev;
     port_event *begin = start->begin, *unused, *finish = end->end;
     kiln_status st = KILN_OK;
     /* A scheduled launch has its points only once it ran. */
@@ -64,7 +65,7 @@ KILN_API void kiln_event_release(kiln_event *ev)
 {
     if (!ev || ev->magic != CORE_MAGIC_EVENT)
         return;
-    const port_execution *ex = ev->queue->dev->ops->execution;
+    const port_execution *ex = ev->dev->ops->execution;
     if (ev->launch)
         launch_sched_event_release(ev);
     if (ev->begin && ev->begin != ev->end)
@@ -73,4 +74,17 @@ KILN_API void kiln_event_release(kiln_event *ev)
         ex->event_release(ev->end);
     ev->magic = CORE_MAGIC_RELEASED;
     free(ev);
+}
+
+KILN_API kiln_status kiln_event_get_info(const kiln_event *ev, kiln_event_info *out)
+{
+    CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
+    CORE_CHECK_OUT(out, "out");
+    if (out->size != sizeof *out)
+        return util_fail(KILN_ERR_INVALID_ARG,
+                         "kiln_event_info.size is %u, expected %zu (set it to sizeof)", out->size,
+                         sizeof *out);
+    out->backend = ev->dev->info.backend;
+    out->backend_index = ev->dev->info.backend_index;
+    return KILN_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "../util/fail.h"
 #include "pipeline.h"
+#include "session.h"
 
 /* Longest formatted decision in a refusal's detail. */
 #define GOVERN_DECISION_TEXT 512
@@ -39,12 +40,12 @@ static policy_audit_event stage_event(core_action action)
 
 const govern_principal *governance_principal_of(const kiln_device *dev)
 {
-    return &dev->ctx->gov->principal;
+    return dev->session ? &dev->session->principal : &dev->ctx->gov->principal;
 }
 
 const char *governance_principal_name_of(const kiln_device *dev)
 {
-    return dev->ctx->gov->principal_name;
+    return dev->session ? dev->session->name : dev->ctx->gov->principal_name;
 }
 
 /* "cpu:0", "cuda:1": where the work ran. */

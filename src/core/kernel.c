@@ -4,6 +4,8 @@
 
 #include "../util/fail.h"
 #include "handles.h"
+#include "session.h"
+#include "rebuild.h"
 
 static size_t kernel_max_group(const kiln_device *dev, port_function *f)
 {
@@ -35,7 +37,9 @@ KILN_API kiln_status kiln_kernel_get(kiln_program *prog, const char *name, kiln_
         k->signature = sig;
         k->function = m->functions[i];
         k->max_group = kernel_max_group(prog->dev, k->function);
+        k->source = rebuild_retain(prog->source);
         k->magic = CORE_MAGIC_KERNEL;
+        session_object_made(k->dev);
         *out = k;
         return KILN_OK;
     }
@@ -47,6 +51,8 @@ KILN_API void kiln_kernel_release(kiln_kernel *k)
     if (!k || k->magic != CORE_MAGIC_KERNEL)
         return;
     core_module_release(k->module);
+    session_object_gone(k->dev);
+    rebuild_release(k->source);
     k->magic = CORE_MAGIC_RELEASED;
     free(k);
 }

@@ -6,8 +6,11 @@
 #include "args.h"
 #include "device_open.h"
 #include "handles.h"
+#include "fallback.h"
 #include "launch_sched.h"
+#include "owner.h"
 #include "pipeline.h"
+#include "submit.h"
 
 /* Arguments up to this count are converted on the stack; more go to the heap. */
 #define LAUNCH_STACK_ARGS 32
@@ -112,6 +115,7 @@ static kiln_status launch_execute(kiln_queue *q, kiln_kernel *k, const port_laun
     }
     if (ev) {
         ev->queue = q;
+        ev->dev = q->dev;
         ev->magic = CORE_MAGIC_EVENT;
         *event = ev;
     }
@@ -122,14 +126,22 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
                                  const kiln_arg *args, uint32_t nargs, kiln_event **event)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_launch(q, k, range, args, nargs, event);
+    return core_launch(q, k, range, args, nargs, event);
+}
+
+kiln_status core_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
+                        const kiln_arg *args, uint32_t nargs, kiln_event **event)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(k, CORE_MAGIC_KERNEL, "kernel");
     if (!range)
         return util_fail(KILN_ERR_NULL_HANDLE, "range is NULL");
     if (event)
         *event = NULL;
     if (k->dev != q->dev)
-        return util_fail(KILN_ERR_INVALID_ARG, "kernel '%s' was built for device '%s', queue is on '%s'",
-                         k->signature->name, k->dev->info.name, q->dev->info.name);
+        return core_owner_refuse(k->dev, q->dev, "queue", "kernel '%s'", k->signature->name);
     kiln_status st = core_device_usable(q->dev);
     if (st != KILN_OK)
         return st;

@@ -20,13 +20,21 @@
  * only, so one lock for all devices costs nothing on the launch path). */
 static pthread_mutex_t launch_sched_create_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Buffer releases wait here for their pending launches. One for all
+ * devices, because a buffer can move (a CPU-fallback queue moves its
+ * buffers to the CPU device) while launches of its old device still use
+ * it; only completions of launches with buffer arguments signal it. */
+static pthread_mutex_t launch_buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t launch_buffers_done = PTHREAD_COND_INITIALIZER;
+
 /* One queued launch. The scheduler holds one reference until done(), a
  * kiln_event of it another until kiln_event_release. */
 typedef struct launch_record {
     sched_op op;
     atomic_uint refs;
     kiln_queue *queue;
-    kiln_device *dev; /* the queue's device: whose principal pays */
+    kiln_device *dev;    /* the queue's device: whose principal pays */
+    port_stream *stream; /* the queue's stream on dev (a fallback queue moves to another) */
     core_sched_device *sd;
     core_module *module; /* reference held: keeps function alive if the kernel is released */
     port_function *function;
@@ -107,7 +115,7 @@ static kiln_status launch_start(sched_op *op)
     launch_record *r = op->user;
     kiln_queue *q = r->queue;
     pthread_mutex_lock(&q->lock);
-    kiln_status st = r->dev->ops->execution->launch(q->stream, r->function, &r->shape, &r->begin,
+    kiln_status st = r->dev->ops->execution->launch(r->stream, r->function, &r->shape, &r->begin,
                                                     &r->end);
     pthread_mutex_unlock(&q->lock);
     return core_device_note(r->dev, st);
@@ -145,9 +153,14 @@ static void launch_done(sched_op *op, kiln_status status)
     pipeline_release(&r->reservation);
     core_module_release(r->module);
     r->module = NULL;
+    if (r->buffer_count) {
+        pthread_mutex_lock(&launch_buffers_lock);
+        for (uint32_t i = 0; i < r->buffer_count; i++)
+            atomic_fetch_sub(&r->buffers[i]->pending_launches, 1);
+        pthread_cond_broadcast(&launch_buffers_done);
+        pthread_mutex_unlock(&launch_buffers_lock);
+    }
     pthread_mutex_lock(&r->sd->lock);
-    for (uint32_t i = 0; i < r->buffer_count; i++)
-        atomic_fetch_sub(&r->buffers[i]->pending_launches, 1);
     r->status = status;
     r->finished = true;
     pthread_cond_broadcast(&r->sd->finished);
@@ -195,6 +208,7 @@ static kiln_status launch_record_submit(kiln_queue *q, kiln_kernel *k, launch_re
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for an event");
     r->queue = q;
     r->dev = q->dev;
+    r->stream = q->stream;
     r->sd = launch_sched_of(q->dev);
     r->function = k->function;
     r->module = k->module;
@@ -214,6 +228,7 @@ static kiln_status launch_record_submit(kiln_queue *q, kiln_kernel *k, launch_re
     }
     if (ev) {
         ev->queue = q;
+        ev->dev = q->dev;
         ev->launch = r;
         ev->magic = CORE_MAGIC_EVENT;
         *event = ev;
@@ -254,11 +269,10 @@ kiln_status launch_sched_drain(kiln_queue *q)
 
 void launch_sched_buffer_wait(kiln_buffer *buf)
 {
-    core_sched_device *sd = launch_sched_of(buf->dev);
-    pthread_mutex_lock(&sd->lock);
+    pthread_mutex_lock(&launch_buffers_lock);
     while (atomic_load(&buf->pending_launches))
-        pthread_cond_wait(&sd->finished, &sd->lock);
-    pthread_mutex_unlock(&sd->lock);
+        pthread_cond_wait(&launch_buffers_done, &launch_buffers_lock);
+    pthread_mutex_unlock(&launch_buffers_lock);
 }
 
 kiln_status launch_sched_event_wait(kiln_event *ev)

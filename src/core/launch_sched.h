@@ -11,8 +11,7 @@
 #include "core_types.h"
 
 /* The scheduler of one base device, made with its first governed queue.
- * lock and finished also serve the waits for a launch's completion
- * (kiln_event_wait, kiln_buffer_release). */
+ * lock and finished also serve the waits of events for their launch. */
 typedef struct core_sched_device {
     sched *engine;
     pthread_mutex_t lock;

@@ -9,6 +9,8 @@
 #include "device_open.h"
 #include "handles.h"
 #include "pipeline.h"
+#include "session.h"
+#include "rebuild.h"
 
 #define PROGRAM_DEFAULT_NAME "<source>"
 
@@ -27,7 +29,8 @@ static void program_memory_key(const kiln_device *dev, const char *source, const
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, CORE_CACHE_KEY_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)&dev, sizeof dev);
+    /* The hardware, not the view: sessions share compiled modules. */
+    crypto_generichash_update(&st, (const unsigned char *)&dev->base, sizeof dev->base);
     hash_string(&st, source);
     hash_string(&st, defines);
     hash_string(&st, name);
@@ -214,16 +217,20 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     prog->origin = KILN_BUILD_MEMORY_CACHE;
     if (!prog->module)
         st = program_build_module(dev, source, defines, name, key, &prog->module, &prog->origin);
+    if (st == KILN_OK)
+        st = rebuild_keep(dev, source, defines, name, &prog->source);
     kiln_status recorded = pipeline_record(&req, st);
     pipeline_release(&res);
     if (recorded != KILN_OK) {
         if (prog->module)
             core_module_release(prog->module); /* not recorded: not handed out */
+        rebuild_release(prog->source);
         free(prog);
         return recorded;
     }
     prog->dev = dev;
     prog->magic = CORE_MAGIC_PROGRAM;
+    session_object_made(dev);
     util_clear_error();
     *out = prog;
     return KILN_OK;
@@ -234,6 +241,8 @@ KILN_API void kiln_program_release(kiln_program *prog)
     if (!prog || prog->magic != CORE_MAGIC_PROGRAM)
         return;
     core_module_release(prog->module);
+    session_object_gone(prog->dev);
+    rebuild_release(prog->source);
     prog->magic = CORE_MAGIC_RELEASED;
     free(prog);
 }

@@ -5,14 +5,33 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "fallback.h"
 #include "launch_sched.h"
 #include "pipeline.h"
+#include "session.h"
+#include "submit.h"
 
 KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority, kiln_queue **out)
+{
+    kiln_queue_options opts = { .size = sizeof opts, .priority = priority, .flags = 0 };
+    return kiln_queue_create_with(dev, &opts, out);
+}
+
+KILN_API kiln_status kiln_queue_create_with(kiln_device *dev, const kiln_queue_options *opts,
+                                            kiln_queue **out)
 {
     CORE_CHECK(dev, CORE_MAGIC_DEVICE, "device");
     CORE_CHECK_OUT(out, "out");
     *out = NULL;
+    if (!opts)
+        return util_fail(KILN_ERR_NULL_HANDLE, "queue options are NULL");
+    if (opts->size != sizeof *opts)
+        return util_fail(KILN_ERR_INVALID_ARG,
+                         "kiln_queue_options.size is %u, expected %zu (set it to sizeof)",
+                         opts->size, sizeof *opts);
+    if (opts->flags & ~KILN_QUEUE_CPU_FALLBACK)
+        return util_fail(KILN_ERR_INVALID_ARG, "unknown queue flags 0x%x", opts->flags);
+    kiln_priority priority = opts->priority;
     if (priority < KILN_PRIORITY_LOW || priority > KILN_PRIORITY_HIGH)
         return util_fail(KILN_ERR_INVALID_ARG, "priority %d is not a kiln_priority", (int)priority);
     kiln_status st = core_device_usable(dev);
@@ -40,16 +59,24 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
         free(q);
         return st;
     }
+    if ((opts->flags & KILN_QUEUE_CPU_FALLBACK) && (st = fallback_attach(q, dev)) != KILN_OK) {
+        dev->ops->execution->stream_destroy(q->stream);
+        free(q);
+        return st;
+    }
     pthread_mutex_init(&q->lock, NULL);
     q->dev = dev;
     q->priority = priority;
     if (dev->ctx->gov && (st = launch_sched_queue_open(q)) != KILN_OK) {
         dev->ops->execution->stream_destroy(q->stream);
+        if (q->fallback)
+            fallback_detach(q);
         pthread_mutex_destroy(&q->lock);
         free(q);
         return st;
     }
     q->magic = CORE_MAGIC_QUEUE;
+    session_object_made(dev);
     *out = q;
     return KILN_OK;
 }
@@ -57,6 +84,13 @@ KILN_API kiln_status kiln_queue_create(kiln_device *dev, kiln_priority priority,
 KILN_API kiln_status kiln_queue_finish(kiln_queue *q)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    if (q->fallback)
+        return fallback_queue_finish(q);
+    return core_queue_finish(q);
+}
+
+kiln_status core_queue_finish(kiln_queue *q)
+{
     if (q->scheduled) {
         kiln_status drained = launch_sched_drain(q);
         if (drained != KILN_OK)
@@ -78,7 +112,22 @@ KILN_API void kiln_queue_destroy(kiln_queue *q)
     q->dev->ops->execution->synchronize(q->stream);
     q->dev->ops->execution->stream_destroy(q->stream);
     q->magic = CORE_MAGIC_RELEASED;
+    session_object_gone(q->dev);
     pthread_mutex_unlock(&q->lock);
+    if (q->fallback)
+        fallback_detach(q);
     pthread_mutex_destroy(&q->lock);
     free(q);
+}
+
+KILN_API kiln_status kiln_queue_get_info(kiln_queue *q, kiln_queue_info *out)
+{
+    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
+    CORE_CHECK_OUT(out, "out");
+    if (out->size != sizeof *out)
+        return util_fail(KILN_ERR_INVALID_ARG,
+                         "kiln_queue_info.size is %u, expected %zu (set it to sizeof)", out->size,
+                         sizeof *out);
+    fallback_info(q, out);
+    return KILN_OK;
 }

@@ -25,6 +25,7 @@ static const status_entry status_table[] = {
     { KILN_ERR_INVALID_RANGE, "KILN_ERR_INVALID_RANGE", "the launch range cannot be run" },
     { KILN_ERR_NOT_FOUND, "KILN_ERR_NOT_FOUND", "no such kernel or device" },
     { KILN_ERR_INVALID_DEVICE, "KILN_ERR_INVALID_DEVICE", "the device index or selector is invalid" },
+    { KILN_ERR_IN_USE, "KILN_ERR_IN_USE", "objects made from it are still live" },
     { KILN_ERR_OUT_OF_MEMORY, "KILN_ERR_OUT_OF_MEMORY", "out of device memory" },
     { KILN_ERR_OUT_OF_HOST_MEMORY, "KILN_ERR_OUT_OF_HOST_MEMORY", "out of host memory" },
     { KILN_ERR_IO, "KILN_ERR_IO", "a file could not be read or written" },

@@ -18,6 +18,7 @@
 #include <kiln/kiln.h>
 
 #include "backends/fault/fault_plan.h"
+#include "test-health-support.h"
 
 /* Largest random buffer: a few pages. */
 #define FAULTS_MAX_ITEMS 4096u
@@ -93,6 +94,7 @@ static kiln_context *fault_context(uint32_t flags)
 static int group_setup(void **state)
 {
     (void)state;
+    health_set_clock(leaping_clock);
     unsetenv("KILN_FAULT");
     plan("none");
     env.ctx = fault_context(KILN_CONTEXT_NO_DISK_CACHE);
@@ -117,6 +119,7 @@ static int group_teardown(void **state)
     kiln_queue_destroy(env.queue);
     kiln_context_destroy(env.ctx);
     fault_plan_clear();
+    health_set_clock(NULL);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "baselines.h"
 #include "bench.h"
 #include "bench_gpu.h"
+#include "bench_govern.h"
 #include "bench_sched.h"
 
 /* Sizes and goals of the foundation issue. */
@@ -36,7 +37,13 @@
  * (The average after the run includes the run's own threads.) */
 #define BUSY_LOAD 0.5
 
-typedef enum bench_suite { SUITE_CPU, SUITE_GPU, SUITE_POCL, SUITE_SCHED } bench_suite;
+typedef enum bench_suite {
+    SUITE_CPU,
+    SUITE_GPU,
+    SUITE_POCL,
+    SUITE_GOVERN,
+    SUITE_SCHED
+} bench_suite;
 
 typedef struct bench_options {
     bench_suite suite;
@@ -48,8 +55,8 @@ typedef struct bench_options {
 
 static void print_help(void)
 {
-    printf("usage: kiln bench [--suite cpu|gpu|pocl|sched] [--device D] [--json] [--reps N]\n"
-           "                  [--seed N]"
+    printf("usage: kiln bench [--suite cpu|gpu|pocl|govern|sched] [--device D] [--json]\n"
+           "                  [--reps N] [--seed N]"
            " [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
            "Runs the benchmark of the foundation issue. Kernel cases (saxpy 2^25,\n"
            "sum 2^25, 5-point stencil 4096^2, tiled SGEMM 1024^2) run on the kiln\n"
@@ -65,6 +72,9 @@ static void print_help(void)
            "                  launches, then kiln's OpenCL adapter on the same GPU\n"
            "  --suite pocl    kiln's CPU backend against PoCL (the same kernels\n"
            "                  through kiln's OpenCL adapter)\n"
+           "  --suite govern  the host time governance adds to a launch (a policy of\n"
+           "                  100 rules, the audit log on) against no policy, and the\n"
+           "                  durable log's group-commit rate\n"
            "  --suite sched   the priority scheduler of a governed context: high-\n"
            "                  priority launch latency idle and under low-priority\n"
            "                  load, the longest low-priority wait against its bound\n"
@@ -311,10 +321,13 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
                 opts->suite = SUITE_GPU;
             } else if (strcmp(optarg, "pocl") == 0) {
                 opts->suite = SUITE_POCL;
+            } else if (strcmp(optarg, "govern") == 0) {
+                opts->suite = SUITE_GOVERN;
             } else if (strcmp(optarg, "sched") == 0) {
                 opts->suite = SUITE_SCHED;
             } else {
-                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl, sched)\n", optarg);
+                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl, govern, sched)\n",
+                        optarg);
                 return false;
             }
             break;
@@ -347,6 +360,13 @@ int cmd_bench(int argc, char **argv)
     if (!mkdtemp(cache_root)) {
         perror("kiln bench: cannot create a temporary cache directory");
         return CLI_EXIT_FAILURE;
+    }
+    if (opts.suite == SUITE_GOVERN) {
+        bench_govern_options vopts = { .selector = opts.selector ? opts.selector : "cpu",
+                                       .cache_root = cache_root };
+        rc = bench_govern_suite(&vopts);
+        nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
+        return rc;
     }
     if (opts.suite == SUITE_SCHED) {
         /* It brings its own allow-all policy, and its baseline (a0) must run

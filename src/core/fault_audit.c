@@ -1,0 +1,31 @@
+/* Fault, readmission and fallback records, after governance_stages.c's
+ * stage_append: the policy in force decides, the device names the principal. */
+#include <stdio.h>
+
+#include "fault_audit.h"
+
+void fault_audit_device_text(const kiln_device *dev, char *out, size_t n)
+{
+    snprintf(out, n, "%s:%u", dev->ops->name, dev->info.backend_index);
+}
+
+kiln_status fault_audit_record(const core_fault_record *r)
+{
+    core_governance *g = r->device->ctx->gov;
+    if (!g || !g->audit)
+        return KILN_OK;
+    policy *p = policy_holder_acquire(g->policies);
+    kiln_status st = KILN_OK;
+    if (audit_mode_for(policy_audit_settings(p), POLICY_AUDIT_FAULT, false) == AUDIT_MODE_RECORD) {
+        char where[64];
+        fault_audit_device_text(r->device, where, sizeof where);
+        audit_event e = { .principal = governance_principal_name_of(r->device),
+                          .action = r->action, .device = (int64_t)r->device->index,
+                          .allowed = true, .rule = "", .reason = r->reason ? r->reason : "",
+                          .outcome = r->outcome, .ran_on = r->ran_on ? r->ran_on : where,
+                          .policy_hash = policy_hash(p) };
+        st = audit_log_append(g->audit, &e);
+    }
+    policy_release(p);
+    return st;
+}
