@@ -105,6 +105,11 @@ static void open_governed(governed *g, const char *quotas_yaml)
              "    devices: [\"backend:cpu\"]\n"
              "    actions: [device.use, program.build, buffer.alloc, buffer.copy, kernel.launch,"
              " queue.priority]\n"
+             "  - name: sessions\n"
+             "    effect: allow\n"
+             "    principals: [\"*\"]\n"
+             "    devices: [\"*\"]\n"
+             "    actions: [session.open]\n"
              "%s%s%s",
              quotas_yaml ? "quotas:\n  - principal: \"" : "",
              quotas_yaml ? governance_local_user_name() : "", quotas_yaml ? quotas_yaml : "");
@@ -508,6 +513,62 @@ static void device_time_quota_refuses_until_the_window_rolls(void **state)
     close_governed(&g);
 }
 
+/* Each session's principal is a principal of the device's scheduler and of
+ * the quotas: its launches are charged to it, not to the local user. */
+static void sessions_launch_as_their_own_principals(void **state)
+{
+    (void)state;
+    enum { PRINCIPALS = 2, LAUNCHES = 3 };
+    governed g;
+    open_governed(&g, "\"\n    concurrent_launches: 8\n"
+                      "  - principal: \"sched-p1\"\n    concurrent_launches: 8\n");
+    kiln_session *s[PRINCIPALS];
+    kiln_device *view[PRINCIPALS];
+    kiln_queue *q[PRINCIPALS];
+    kiln_buffer *o[PRINCIPALS];
+    kiln_kernel *k[PRINCIPALS];
+    for (int i = 0; i < PRINCIPALS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "sched-p%d", i + 1);
+        kiln_session_options so = { .size = sizeof so, .principal = name };
+        assert_int_equal(kiln_session_open(g.ctx, &so, &s[i]), KILN_OK);
+        assert_int_equal(kiln_session_device(s[i], g.dev->index, &view[i]), KILN_OK);
+        k[i] = core_test_build_kernel(view[i], spin_source, "spin");
+        assert_int_equal(kiln_queue_create(view[i], KILN_PRIORITY_NORMAL, &q[i]), KILN_OK);
+        assert_int_equal(kiln_buffer_create(view[i], sizeof(float), 0, &o[i]), KILN_OK);
+    }
+    uint64_t user_before = usage_of(&g).device_time_ns; /* the calibration's */
+    kiln_range r = { .dims = 1, .global = { 1 } };
+    for (int n = 0; n < LAUNCHES; n++)
+        for (int i = 0; i < PRINCIPALS; i++) {
+            kiln_arg args[] = { KILN_ARG_U32(g.spin_iters / 4 + 1), KILN_ARG_BUFFER(o[i]) };
+            assert_int_equal(kiln_launch(q[i], k[i], &r, args, 2, NULL), KILN_OK);
+        }
+    core_sched_device *sd = atomic_load(&g.dev->sched);
+    for (int i = 0; i < PRINCIPALS; i++) {
+        assert_int_equal(kiln_queue_finish(q[i]), KILN_OK);
+        sched_principal_stats st;
+        char name[16];
+        snprintf(name, sizeof name, "sched-p%d", i + 1);
+        assert_int_equal(sched_principal_stats_get(sd->engine, name, &st), KILN_OK);
+        assert_int_equal(st.completed_ops, LAUNCHES);
+        assert_true(st.charged_ns > 0);
+    }
+    quota_usage u;
+    assert_int_equal(quota_usage_get(g.ctx->gov->quotas, QUOTA_SUBJECT_PRINCIPAL, "sched-p1", &u),
+                     KILN_OK);
+    assert_int_equal(u.concurrent_launches, 0);
+    assert_true(u.device_time_ns > 0); /* charged to the session's principal */
+    assert_int_equal(usage_of(&g).device_time_ns, user_before);
+    for (int i = 0; i < PRINCIPALS; i++) {
+        kiln_buffer_release(o[i]);
+        kiln_queue_destroy(q[i]);
+        kiln_kernel_release(k[i]);
+        assert_int_equal(kiln_session_close(s[i]), KILN_OK);
+    }
+    close_governed(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +580,7 @@ int main(void)
         cmocka_unit_test(concurrent_launches_never_exceed_the_quota),
         cmocka_unit_test(allocating_and_launching_threads_never_exceed_their_quotas),
         cmocka_unit_test(device_time_quota_refuses_until_the_window_rolls),
+        cmocka_unit_test(sessions_launch_as_their_own_principals),
     };
     return cmocka_run_group_tests(tests, make_dir, test_temp_dir_remove);
 }

@@ -3,16 +3,19 @@
  * allows everything turns governance (and so the scheduler) on.
  *   (a) high-priority launch latency (kiln_launch to kiln_event_wait of a
  *       one-item kernel) on an idle device;
- *   (b) the same while low-priority queues keep the device saturated with
- *       longer kernels, and its ratio to (a);
+ *   (b) the same while 4 low-priority principals (a session each) keep
+ *       the device saturated with longer kernels, and its ratio to (a);
  *   (c) the longest wait of a low-priority launch while normal and high
  *       queues saturate the device, against the documented bound
- *       3 x aging + Q x S. */
+ *       3 x aging + Q x S;
+ *   (d) Jain's fairness index of the device time of equal-weight
+ *       principals (one session each) saturating normal queues. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_sched.h"
 #include "cli.h"
@@ -29,7 +32,7 @@
 /* Launches each saturating queue keeps queued: enough that the device
  * never runs dry between them. */
 #define LOAD_QUEUED 4
-/* (b): four low-priority queues, as four principals would have. */
+/* (b): four low-priority principals, a queue each. */
 #define LOW_LOADS 4
 /* (c): normal and high queues saturating, and the low launches timed. */
 #define NORMAL_LOADS 2
@@ -40,7 +43,15 @@
  * is computed from it. */
 #define SCHED_AGING_NS 100000000.0
 #define LOWEST_CLASS_AGING_STEPS 3.0
+/* (d): principals, how long they saturate the device together, and the
+ * goal of issue 5 for the index. */
+#define FAIR_PRINCIPALS 4
+#define FAIR_RUN_US 2000000
+#define FAIR_GOAL 0.95
+/* The first principal's kernel is half the saturating kernel (0.5 ms). */
+#define FAIR_SHORTEST_DIVISOR 2
 #define NS_PER_US 1000.0
+#define US_PER_S 1000000.0
 #define NS_PER_MS 1000000.0
 
 static const char *sched_kernels =
@@ -59,7 +70,7 @@ static const char *allow_all_policy =
     "    principals: [\"*\"]\n"
     "    devices: [\"*\"]\n"
     "    actions: [device.use, program.build, buffer.alloc, buffer.copy, kernel.launch,"
-    " queue.priority]\n";
+    " queue.priority, session.open]\n";
 
 typedef struct sched_bench {
     kiln_context *ctx;
@@ -168,6 +179,7 @@ typedef struct sched_load {
     sched_bench *b;
     kiln_device *dev;  /* the bench's device, or a session's view of it */
     kiln_kernel *spin; /* built on dev */
+    uint32_t iters;    /* of each spin launch; 0: the calibrated LOAD_TARGET_NS */
     kiln_priority priority;
     atomic_bool *stop;
     kiln_status status;
@@ -198,7 +210,7 @@ static void *load_main(void *arg)
             kiln_event_release(ring[i]);
             ring[i] = NULL;
         }
-        if (l->status == KILN_OK && (l->status = spin_launch(l->spin, q, o, l->b->spin_iters,
+        if (l->status == KILN_OK && (l->status = spin_launch(l->spin, q, o, l->iters,
                                                              &ring[i])) == KILN_OK)
             l->launches++;
     }
@@ -219,8 +231,9 @@ static bool loads_start(sched_bench *b, sched_load *loads, unsigned n, kiln_prio
     for (unsigned i = 0; i < n; i++) {
         kiln_device *dev = loads[i].dev ? loads[i].dev : b->dev;
         kiln_kernel *spin = loads[i].dev ? loads[i].spin : b->spin;
-        loads[i] = (sched_load){ .b = b, .dev = dev, .spin = spin, .priority = priority,
-                                 .stop = stop };
+        uint32_t iters = loads[i].iters ? loads[i].iters : b->spin_iters;
+        loads[i] = (sched_load){ .b = b, .dev = dev, .spin = spin, .iters = iters,
+                                 .priority = priority, .stop = stop };
         if (pthread_create(&loads[i].thread, NULL, load_main, &loads[i]) != 0) {
             atomic_store(stop, true);
             for (unsigned j = 0; j < i; j++)
@@ -294,9 +307,91 @@ static bool lowest_class_wait(sched_bench *b, kiln_buffer *o, double *worst_ns,
     return ok;
 }
 
+/* The index of the context's device dev, for kiln_session_device. */
+static uint32_t device_index(sched_bench *b)
+{
+    uint32_t n = kiln_device_count(b->ctx);
+    for (uint32_t i = 0; i < n; i++) {
+        kiln_device *d = NULL;
+        if (kiln_device_get(b->ctx, i, &d) == KILN_OK && d == b->dev)
+            return i;
+    }
+    return 0;
+}
+
+/* For n loads: one session each, for principal "bench-<what>-<i>", its view
+ * of the device and the spin kernel built through that view (a session's
+ * handles serve only that session). */
+static bool principals_open(sched_bench *b, const char *what, kiln_session **sessions,
+                            sched_load *loads, unsigned n)
+{
+    uint32_t index = device_index(b);
+    for (unsigned i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bench-%s-%u", what, i + 1);
+        kiln_session_options so = { .size = sizeof so, .principal = name };
+        kiln_program *prog = NULL;
+        kiln_status st = kiln_session_open(b->ctx, &so, &sessions[i]);
+        if (st == KILN_OK)
+            st = kiln_session_device(sessions[i], index, &loads[i].dev);
+        if (st == KILN_OK)
+            st = kiln_program_build(loads[i].dev, sched_kernels, NULL, &prog);
+        if (st == KILN_OK)
+            st = kiln_kernel_get(prog, "spin", &loads[i].spin);
+        kiln_program_release(prog);
+        if (st != KILN_OK)
+            return bench_failed(b, "principal's session", st);
+    }
+    return true;
+}
+
+static void principals_close(kiln_session **sessions, sched_load *loads, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        kiln_kernel_release(loads[i].spin);
+        kiln_session_close(sessions[i]);
+    }
+}
+
+/* (d): FAIR_PRINCIPALS principals saturate the device with normal queues
+ * for FAIR_RUN_US, principal i with kernels i + 1 times as long as the
+ * first's (0.5, 1, 1.5, 2 ms): taking turns launch by launch would give
+ * them device time in those ratios; deficit round robin on measured time
+ * should give them equal shares. A share is the device time its launches
+ * measured (what the scheduler charges). */
+static bool fairness(sched_bench *b, double *jain, double shares[FAIR_PRINCIPALS],
+                     uint64_t launches[FAIR_PRINCIPALS])
+{
+    kiln_session *sessions[FAIR_PRINCIPALS] = { NULL };
+    sched_load loads[FAIR_PRINCIPALS] = { 0 };
+    atomic_bool stop;
+    atomic_init(&stop, false);
+    bool ok = principals_open(b, "fair", sessions, loads, FAIR_PRINCIPALS);
+    for (unsigned i = 0; i < FAIR_PRINCIPALS; i++)
+        loads[i].iters = b->spin_iters / FAIR_SHORTEST_DIVISOR * (i + 1) + 1;
+    ok = ok && loads_start(b, loads, FAIR_PRINCIPALS, KILN_PRIORITY_NORMAL, &stop);
+    if (ok) {
+        load_times times = { 0 };
+        usleep(FAIR_RUN_US);
+        ok = loads_stop(b, loads, FAIR_PRINCIPALS, &stop, &times);
+    }
+    double sum = 0, sum_sq = 0;
+    for (unsigned i = 0; i < FAIR_PRINCIPALS; i++) {
+        shares[i] = (double)loads[i].total_ns;
+        launches[i] = loads[i].measured;
+        sum += shares[i];
+        sum_sq += shares[i] * shares[i];
+    }
+    principals_close(sessions, loads, FAIR_PRINCIPALS);
+    *jain = sum_sq > 0 ? sum * sum / (FAIR_PRINCIPALS * sum_sq) : 0;
+    return ok;
+}
+
 static void print_report(const char *device, const double direct[2], const double idle[2],
                          const double busy[2],
-                         double worst, double bound, const load_times *times, unsigned queues)
+                         double worst, double bound, const load_times *times, unsigned queues,
+                         double jain, const double shares[FAIR_PRINCIPALS],
+                         const uint64_t launches[FAIR_PRINCIPALS])
 {
     printf("kiln bench --suite sched: device %s (governed: allow-all policy)\n\n", device);
     printf("%-52s %12s %12s %10s\n", "case", "p50", "p99", "p99/idle");
@@ -307,7 +402,7 @@ static void print_report(const char *device, const double direct[2], const doubl
     printf("    governance and the hand-over to the scheduler's threads: +%.1f us at p50\n",
            (idle[0] - direct[0]) / NS_PER_US);
     printf("%-52s %10.1f us %10.1f us %10.2f\n",
-           "(b) high-priority launch, 4 low queues saturating", busy[0] / NS_PER_US,
+           "(b) high-priority launch, 4 low principals saturating", busy[0] / NS_PER_US,
            busy[1] / NS_PER_US, busy[1] / idle[1]);
     double mean = (double)times->total_ns / (double)(times->count ? times->count : 1);
     printf("    p50 ratio to idle %.2f; saturating kernels: mean %.2f ms, longest %.2f ms (S)\n",
@@ -317,7 +412,13 @@ static void print_report(const char *device, const double direct[2], const doubl
            bound / NS_PER_MS, SCHED_AGING_NS / NS_PER_MS, queues);
     printf("    %.1f x the idle p99 launch latency; %s the bound\n", worst / idle[1],
            worst <= bound ? "within" : "ABOVE");
-    printf("(d) Jain's fairness index over 4 principals: not measured (needs sessions)\n");
+    printf("(d) Jain's fairness index, %d principals saturating %.1f s: %.4f (goal >= %.2f: %s)\n",
+           FAIR_PRINCIPALS, FAIR_RUN_US / US_PER_S, jain,
+           FAIR_GOAL, jain >= FAIR_GOAL ? "met" : "NOT met");
+    for (unsigned i = 0; i < FAIR_PRINCIPALS; i++)
+        printf("    principal %u, kernels %u x as long as the first's: %.1f ms of device time"
+               " in %llu launches\n",
+               i + 1, i + 1, shares[i] / NS_PER_MS, (unsigned long long)launches[i]);
 }
 
 /* (a0): the idle latency of a context without a policy, whose launches go
@@ -348,7 +449,9 @@ int bench_sched_suite(const bench_sched_options *opts)
     sched_bench b = { 0 };
     kiln_queue *high = NULL, *setup = NULL;
     kiln_buffer *o = NULL;
-    double direct[2] = { 0 }, idle[2] = { 0 }, busy[2] = { 0 }, worst = 0;
+    double direct[2] = { 0 }, idle[2] = { 0 }, busy[2] = { 0 }, worst = 0, jain = 0;
+    double shares[FAIR_PRINCIPALS] = { 0 };
+    uint64_t launches[FAIR_PRINCIPALS] = { 0 };
     load_times times = { 0 };
     unsigned queues = 0;
     bool ok = direct_latency(opts, direct, &b) &&
@@ -363,19 +466,24 @@ int bench_sched_suite(const bench_sched_options *opts)
     if (ok) {
         atomic_bool stop;
         atomic_init(&stop, false);
+        kiln_session *sessions[LOW_LOADS] = { NULL };
         sched_load loads[LOW_LOADS] = { 0 };
-        ok = loads_start(&b, loads, LOW_LOADS, KILN_PRIORITY_LOW, &stop);
+        ok = principals_open(&b, "low", sessions, loads, LOW_LOADS) &&
+             loads_start(&b, loads, LOW_LOADS, KILN_PRIORITY_LOW, &stop);
         ok = ok && high_latency(&b, high, o, busy);
         if (ok && !loads_stop(&b, loads, LOW_LOADS, &stop, &times))
             ok = false;
+        principals_close(sessions, loads, LOW_LOADS);
     }
-    ok = ok && lowest_class_wait(&b, o, &worst, &times, &queues);
+    ok = ok && lowest_class_wait(&b, o, &worst, &times, &queues) &&
+         fairness(&b, &jain, shares, launches);
     if (ok) {
         kiln_device_info info;
         kiln_device_get_info(b.dev, &info);
         double bound =
             LOWEST_CLASS_AGING_STEPS * SCHED_AGING_NS + queues * (double)times.longest_ns;
-        print_report(info.name, direct, idle, busy, worst, bound, &times, queues);
+        print_report(info.name, direct, idle, busy, worst, bound, &times, queues, jain, shares,
+                     launches);
     } else {
         fprintf(stderr, "kiln bench --suite sched: %s\n", b.failed);
     }
