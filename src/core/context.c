@@ -188,7 +188,8 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
     if (!ctx || ctx->magic != CORE_MAGIC_CONTEXT)
         return;
     /* Schedulers first: their completions charge quotas and release
-     * reservations, which governance owns. */
+     * reservations, which governance owns, for principals of session views
+     * that closing the sessions frees. */
     for (uint32_t i = 0; i < ctx->device_count; i++)
         launch_sched_device_close(ctx->devices[i]);
     session_registry_destroy(ctx); /* records the close of those still open */
