@@ -134,7 +134,6 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
 kiln_status core_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
                         const kiln_arg *args, uint32_t nargs, kiln_event **event)
 {
-    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(k, CORE_MAGIC_KERNEL, "kernel");
     if (!range)
         return util_fail(KILN_ERR_NULL_HANDLE, "range is NULL");
