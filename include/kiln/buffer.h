@@ -21,13 +21,18 @@ typedef struct kiln_buffer kiln_buffer;
 KILN_API kiln_status kiln_buffer_create(kiln_device *dev, size_t bytes, uint32_t flags,
                                         kiln_buffer **out);
 
-/* Releases the buffer. NULL is accepted. */
+/* Releases the buffer. NULL is accepted. In a governed context (a policy is
+ * set) launches are queued in the device's scheduler: release first waits
+ * until every launch queued with this buffer as an argument has completed,
+ * so the memory is never freed under a launch that has not run yet. */
 KILN_API void kiln_buffer_release(kiln_buffer *buf);
 
 KILN_API size_t kiln_buffer_size(const kiln_buffer *buf);
 
 /* Copies bytes from host memory into the buffer, after the queue's earlier
- * work. Returns when src may be reused. */
+ * work. Returns when src may be reused. In a governed context the copies
+ * (write, read, copy, fill) first wait for the launches queued before them
+ * on q, and return the first error among those launches, if any. */
 KILN_API kiln_status kiln_buffer_write(kiln_queue *q, kiln_buffer *buf, size_t offset,
                                        const void *src, size_t bytes);
 

@@ -74,7 +74,12 @@ typedef struct kiln_arg {
 /* Queues kernel k over range with args. The arguments are checked against the
  * kernel's declared parameters: a wrong count or type is KILN_ERR_INVALID_ARG
  * naming the parameter and both types. event may be NULL; otherwise it
- * receives an event for the launch (release it with kiln_event_release). */
+ * receives an event for the launch (release it with kiln_event_release).
+ * args may be reused once it returns. In a governed context the launch goes
+ * to the device's priority scheduler (docs/security.md, "Scheduler") and
+ * counts against the concurrent_launches and device_time quotas
+ * (KILN_ERR_QUOTA at once when they refuse); its event completes once the
+ * launch has run and was charged. */
 KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
                                  const kiln_arg *args, uint32_t nargs, kiln_event **event);
 

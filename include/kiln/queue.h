@@ -78,7 +78,9 @@ typedef struct kiln_queue_info {
 KILN_API kiln_status kiln_queue_get_info(kiln_queue *q, kiln_queue_info *out);
 
 /* Waits until every command submitted to the queue has finished. A
- * synchronization point for KILN_QUEUE_CPU_FALLBACK. */
+ * synchronization point for KILN_QUEUE_CPU_FALLBACK. In a governed context
+ * it returns the first error among the launches that completed since the
+ * previous finish, copy or marker on the queue. */
 KILN_API kiln_status kiln_queue_finish(kiln_queue *q);
 
 /* Finishes outstanding work, then releases the queue. NULL is accepted. */

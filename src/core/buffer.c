@@ -7,6 +7,7 @@
 #include "handles.h"
 #include "fallback.h"
 #include "hygiene.h"
+#include "launch_sched.h"
 #include "owner.h"
 #include "pipeline.h"
 #include "session.h"
@@ -68,6 +69,8 @@ KILN_API void kiln_buffer_release(kiln_buffer *buf)
 {
     if (!buf || buf->magic != CORE_MAGIC_BUFFER)
         return;
+    if (atomic_load(&buf->pending_launches))
+        launch_sched_buffer_wait(buf);
     if (buf->journal_owner)
         fallback_forget_buffer(buf);
     buf->dev->ops->memory->free(buf->dev->port, buf->mem);
@@ -112,6 +115,9 @@ static kiln_status buffer_transfer(kiln_queue *q, size_t bytes, buffer_transfer_
     core_request req = { .action = CORE_ACTION_BUFFER_COPY, .device = q->dev, .bytes = bytes };
     core_reservation res;
     kiln_status st;
+    /* Governed: the queue's launches go first, keeping the queue's order. */
+    if (q->scheduled && (st = launch_sched_drain(q)) != KILN_OK)
+        return st;
     if ((st = pipeline_authorize(&req)) != KILN_OK)
         return st;
     if ((st = pipeline_reserve(&req, &res)) == KILN_OK) {

@@ -11,6 +11,7 @@
 #include "core_types.h"
 #include "device_open.h"
 #include "handles.h"
+#include "launch_sched.h"
 #include "registry.h"
 #include "session.h"
 
@@ -186,6 +187,11 @@ KILN_API void kiln_context_destroy(kiln_context *ctx)
 {
     if (!ctx || ctx->magic != CORE_MAGIC_CONTEXT)
         return;
+    /* Schedulers first: their completions charge quotas and release
+     * reservations, which governance owns, for principals of session views
+     * that closing the sessions frees. */
+    for (uint32_t i = 0; i < ctx->device_count; i++)
+        launch_sched_device_close(ctx->devices[i]);
     session_registry_destroy(ctx); /* records the close of those still open */
     /* The log closes last of what records: after it nothing may run. */
     kiln_status closed = governance_close(ctx->gov);

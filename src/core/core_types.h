@@ -8,6 +8,7 @@
 #include "../govern/audit.h"
 #include "../govern/policy.h"
 #include "../govern/quota.h"
+#include "../govern/sched.h"
 #include "../lang/lang.h"
 #include "../ports/backend_port.h"
 #include "cache.h"
@@ -88,6 +89,9 @@ struct kiln_device {
      * governed context (hygiene.h), made on first use. */
     pthread_mutex_t hygiene_lock;
     port_stream *hygiene_stream;
+    /* Governed contexts: the scheduler of this (base) device, made with its
+     * first queue (launch_sched.h); NULL until then and when ungoverned. */
+    _Atomic(struct core_sched_device *) sched;
 };
 
 struct kiln_queue {
@@ -100,6 +104,9 @@ struct kiln_queue {
     /* KILN_QUEUE_CPU_FALLBACK: its journal and counts (fallback.h); NULL
      * for a plain queue, which then pays one branch per operation. */
     struct fallback_queue *fallback;
+    /* Governed contexts: the queue's place in the device's scheduler, which
+     * its launches go through; NULL: launches go straight to the stream. */
+    sched_queue *scheduled;
 };
 
 /* What the reserve stage of the launch path took (pipeline.h), handed back
@@ -120,6 +127,9 @@ struct kiln_buffer {
      * buffer table. Guarded by that queue's fallback lock. */
     struct kiln_queue *journal_owner;
     uint32_t journal_index;
+    /* Scheduled launches that use it and have not completed (one per
+     * argument); release waits for zero. */
+    atomic_uint pending_launches;
 };
 
 struct kiln_program {
@@ -158,6 +168,9 @@ struct kiln_event {
     kiln_device *dev;
     port_event *begin;
     port_event *end;
+    /* A scheduled launch's event refers to its record (launch_sched.c),
+     * which owns begin and end; NULL for every other event. */
+    struct launch_record *launch;
 };
 
 #endif

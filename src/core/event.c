@@ -5,18 +5,22 @@
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "launch_sched.h"
 
 KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK_OUT(out, "out");
     *out = NULL;
+    kiln_status st = q->scheduled ? launch_sched_drain(q) : KILN_OK;
+    if (st != KILN_OK)
+        return st;
     kiln_event *ev = calloc(1, sizeof *ev);
     if (!ev)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for an event");
     pthread_mutex_lock(&q->lock);
     kiln_device *dev = q->dev;
-    kiln_status st = core_device_note(dev, dev->ops->execution->event_record(q->stream, &ev->begin));
+    st = core_device_note(dev, dev->ops->execution->event_record(q->stream, &ev->begin));
     pthread_mutex_unlock(&q->lock);
     if (st != KILN_OK) {
         free(ev);
@@ -33,6 +37,8 @@ KILN_API kiln_status kiln_queue_marker(kiln_queue *q, kiln_event **out)
 KILN_API kiln_status kiln_event_wait(kiln_event *ev)
 {
     CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
+    if (ev->launch)
+        return launch_sched_event_wait(ev);
     kiln_device *dev = ev->dev;
     return core_device_note(dev, dev->ops->execution->event_wait(ev->end));
 }
@@ -45,7 +51,14 @@ KILN_API kiln_status kiln_event_elapsed_ns(kiln_event *start, kiln_event *end, u
     if (start->dev != end->dev)
         return util_fail(KILN_ERR_INVALID_ARG, "events of different devices cannot be compared");
     kiln_device *dev = start->dev;
-    return core_device_note(dev, dev->ops->execution->event_elapsed_ns(start->begin, end->end, ns));
+    port_event *begin = start->begin, *unused, *finish = end->end;
+    kiln_status st = KILN_OK;
+    /* A scheduled launch has its points only once it ran. */
+    if (start->launch && (st = launch_sched_event_points(start, &begin, &unused)) != KILN_OK)
+        return st;
+    if (end->launch && (st = launch_sched_event_points(end, &unused, &finish)) != KILN_OK)
+        return st;
+    return core_device_note(dev, dev->ops->execution->event_elapsed_ns(begin, finish, ns));
 }
 
 KILN_API void kiln_event_release(kiln_event *ev)
@@ -53,6 +66,8 @@ KILN_API void kiln_event_release(kiln_event *ev)
     if (!ev || ev->magic != CORE_MAGIC_EVENT)
         return;
     const port_execution *ex = ev->dev->ops->execution;
+    if (ev->launch)
+        launch_sched_event_release(ev);
     if (ev->begin && ev->begin != ev->end)
         ex->event_release(ev->begin);
     if (ev->end)

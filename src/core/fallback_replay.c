@@ -31,12 +31,19 @@ static kiln_status fallback_move_queue(kiln_queue *q, fallback_queue *fb, kiln_d
     kiln_status st = kiln_queue_create(cpu, q->priority, &cq);
     if (st != KILN_OK)
         return st;
+    /* Governed: what the scheduler still holds of the queue ends on the
+     * device it leaves; from now on it is scheduled on the CPU's. */
+    sched_queue *left = q->scheduled;
+    if (left)
+        (void)sched_queue_drain(left); /* their faults are what is being handled */
     pthread_mutex_lock(&q->lock);
     fb->origin = q->dev;
     fb->origin_stream = q->stream;
     q->dev = cpu;
     q->stream = cq->stream;
+    q->scheduled = cq->scheduled;
     pthread_mutex_unlock(&q->lock);
+    sched_queue_close(left);
     cq->magic = CORE_MAGIC_RELEASED;
     session_object_gone(cpu); /* q, already counted, takes its place */
     pthread_mutex_destroy(&cq->lock);

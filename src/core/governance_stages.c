@@ -135,10 +135,12 @@ kiln_status governance_authorize(core_request *req)
 
 kiln_status governance_reserve(const core_request *req, core_reservation *res)
 {
-    if (req->action != CORE_ACTION_BUFFER_ALLOC)
-        return KILN_OK; /* launches are not yet tracked to completion: see docs/security.md */
-    core_governance *g = req->device->ctx->gov;
     quota_request want = { .bytes = req->bytes, .buffers = 1 };
+    if (req->action == CORE_ACTION_KERNEL_LAUNCH)
+        want = (quota_request){ .launches = 1 }; /* held until it completed (launch_sched.c) */
+    else if (req->action != CORE_ACTION_BUFFER_ALLOC)
+        return KILN_OK;
+    core_governance *g = req->device->ctx->gov;
     pthread_mutex_lock(&g->lock);
     quota_table *t = quota_table_retain(g->quotas);
     pthread_mutex_unlock(&g->lock);

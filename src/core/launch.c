@@ -6,8 +6,9 @@
 #include "args.h"
 #include "device_open.h"
 #include "handles.h"
-#include "owner.h"
 #include "fallback.h"
+#include "launch_sched.h"
+#include "owner.h"
 #include "pipeline.h"
 #include "submit.h"
 
@@ -133,7 +134,6 @@ KILN_API kiln_status kiln_launch(kiln_queue *q, kiln_kernel *k, const kiln_range
 kiln_status core_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
                         const kiln_arg *args, uint32_t nargs, kiln_event **event)
 {
-    CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK(k, CORE_MAGIC_KERNEL, "kernel");
     if (!range)
         return util_fail(KILN_ERR_NULL_HANDLE, "range is NULL");
@@ -152,9 +152,11 @@ kiln_status core_launch(kiln_queue *q, kiln_kernel *k, const kiln_range *range,
     if (nargs > LAUNCH_STACK_ARGS && !(converted = malloc(nargs * sizeof *converted)))
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory for %u arguments", nargs);
     st = args_check(k, q->dev, args, nargs, converted);
-    if (st == KILN_OK) {
-        shape.args = converted;
-        shape.nargs = nargs;
+    shape.args = converted;
+    shape.nargs = nargs;
+    if (st == KILN_OK && q->scheduled) {
+        st = launch_sched_submit(q, k, &shape, args, event); /* governed */
+    } else if (st == KILN_OK) {
         core_request req = { .action = CORE_ACTION_KERNEL_LAUNCH, .device = q->dev,
                              .kernel_name = k->signature->name, .kernel = k,
                              .priority = q->priority };

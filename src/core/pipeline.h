@@ -3,7 +3,8 @@
  * record -> release. With no policy configured the context has no
  * governance and each stage is one branch; otherwise they call the policy,
  * the quota table and the audit log (governance_stages.c). The schedule
- * stage is still the queue's own order. */
+ * stage is the device's priority scheduler when governed (launch_sched.h),
+ * the queue's own order otherwise. */
 #ifndef KILN_CORE_PIPELINE_H
 #define KILN_CORE_PIPELINE_H
 

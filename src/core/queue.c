@@ -6,6 +6,7 @@
 #include "device_open.h"
 #include "handles.h"
 #include "fallback.h"
+#include "launch_sched.h"
 #include "pipeline.h"
 #include "session.h"
 #include "submit.h"
@@ -66,6 +67,14 @@ KILN_API kiln_status kiln_queue_create_with(kiln_device *dev, const kiln_queue_o
     pthread_mutex_init(&q->lock, NULL);
     q->dev = dev;
     q->priority = priority;
+    if (dev->ctx->gov && (st = launch_sched_queue_open(q)) != KILN_OK) {
+        dev->ops->execution->stream_destroy(q->stream);
+        if (q->fallback)
+            fallback_detach(q);
+        pthread_mutex_destroy(&q->lock);
+        free(q);
+        return st;
+    }
     q->magic = CORE_MAGIC_QUEUE;
     session_object_made(dev);
     *out = q;
@@ -82,6 +91,11 @@ KILN_API kiln_status kiln_queue_finish(kiln_queue *q)
 
 kiln_status core_queue_finish(kiln_queue *q)
 {
+    if (q->scheduled) {
+        kiln_status drained = launch_sched_drain(q);
+        if (drained != KILN_OK)
+            return drained;
+    }
     pthread_mutex_lock(&q->lock);
     kiln_status st = q->dev->ops->execution->synchronize(q->stream);
     pthread_mutex_unlock(&q->lock);
@@ -93,6 +107,7 @@ KILN_API void kiln_queue_destroy(kiln_queue *q)
 {
     if (!q || q->magic != CORE_MAGIC_QUEUE)
         return;
+    sched_queue_close(q->scheduled); /* its launches complete first */
     pthread_mutex_lock(&q->lock);
     /* Nobody is told, but a fault met while draining is the device's all
      * the same: it degrades the device and is recorded. */

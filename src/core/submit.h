@@ -1,6 +1,7 @@
 /* The plain forms of the queue operations: what the public functions do for
  * a queue without KILN_QUEUE_CPU_FALLBACK, and what a fallback queue calls
- * around its journal (fallback.h). Same contracts as the public ones. */
+ * around its journal (fallback.h). Same contracts as the public ones, except
+ * that q has been checked to be a live queue already. */
 #ifndef KILN_CORE_SUBMIT_H
 #define KILN_CORE_SUBMIT_H
 

@@ -506,7 +506,12 @@ static void faults_fallbacks_and_readmissions_are_audited(void **state)
     assert_non_null(readmit);
     assert_true(fault < fallback && fallback < readmit);
     assert_non_null(strstr(text, "injected fault: execution.launch call 2"));
-    assert_non_null(strstr(text, "1 launch(es) re-run after"));
+    /* Governed, launches go through the device's scheduler: the fault of
+     * launch 2 surfaces at a later launch (the device is marked faulted) or
+     * at the read, so launches 2 to 3 or 2 to 4 re-run, as timing has it. */
+    const char *rerun = strstr(text, " launch(es) re-run after");
+    assert_non_null(rerun);
+    assert_true(rerun[-1] == '2' || rerun[-1] == '3');
     assert_int_equal(test_temp_dir_remove(NULL), 0);
     assert_int_equal(open_env(NULL, NULL), KILN_OK); /* for the teardown */
 }

@@ -32,15 +32,6 @@ static int open_cpu(void **state)
     return core_test_open_cpu(state, &opts);
 }
 
-static kiln_kernel *build_kernel(kiln_device *dev, const char *source, const char *name)
-{
-    kiln_program *prog = NULL;
-    kiln_kernel *k = NULL;
-    assert_int_equal(kiln_program_build(dev, source, NULL, &prog), KILN_OK);
-    assert_int_equal(kiln_kernel_get(prog, name, &k), KILN_OK);
-    kiln_program_release(prog);
-    return k;
-}
 
 static const char *by_value_source =
     "kernel void by_value(double d, float4 v, global double *o) {\n"
@@ -52,7 +43,7 @@ static const char *by_value_source =
 static void doubles_and_vectors_pass_by_value(void **state)
 {
     core_test_fixture *f = *state;
-    kiln_kernel *k = build_kernel(f->cpu, by_value_source, "by_value");
+    kiln_kernel *k = core_test_build_kernel(f->cpu, by_value_source, "by_value");
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 5 * sizeof(double), 0, &o), KILN_OK);
     double d = (double)rand() / 7.0;
@@ -101,7 +92,7 @@ static void doubles_and_vectors_pass_by_value(void **state)
 static void every_wrong_kind_is_named(void **state)
 {
     core_test_fixture *f = *state;
-    kiln_kernel *k = build_kernel(
+    kiln_kernel *k = core_test_build_kernel(
         f->cpu, "kernel void one(float x, global float *o) { o[global_id(0)] = x; }\n", "one");
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 16, 0, &o), KILN_OK);
@@ -152,7 +143,7 @@ static void many_arguments_go_through_the_heap(void **state)
     for (int i = 0; i < MANY_PARAMS; i++)
         n += (size_t)snprintf(source + n, sizeof source - n, "    s = s * 3u + p%d;\n", i);
     snprintf(source + n, sizeof source - n, "    if (global_id(0) == 0u) o[0] = s;\n}\n");
-    kiln_kernel *k = build_kernel(f->cpu, source, "many");
+    kiln_kernel *k = core_test_build_kernel(f->cpu, source, "many");
     assert_int_equal(kiln_kernel_param_count(k), MANY_PARAMS + 1);
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, sizeof(uint32_t), 0, &o), KILN_OK);
@@ -189,7 +180,7 @@ static void chosen_groups_fit_a_small_device_limit(void **state)
 {
     core_test_fixture *f = *state;
     f->cpu->info.max_work_group_size = SMALL_GROUP_LIMIT; /* a device with a tiny limit */
-    kiln_kernel *k = build_kernel(f->cpu, coords_source, "coords");
+    kiln_kernel *k = core_test_build_kernel(f->cpu, coords_source, "coords");
     for (uint32_t dims = 1; dims <= 3; dims++) {
         uint32_t w = 5 + (uint32_t)rand() % 40, h = dims > 1 ? 3 + (uint32_t)rand() % 20 : 1;
         uint32_t d = dims > 2 ? 2 + (uint32_t)rand() % 6 : 1;
@@ -221,7 +212,7 @@ static void chosen_groups_fit_a_small_device_limit(void **state)
 static void ranges_are_checked(void **state)
 {
     core_test_fixture *f = *state;
-    kiln_kernel *k = build_kernel(f->cpu, coords_source, "coords");
+    kiln_kernel *k = core_test_build_kernel(f->cpu, coords_source, "coords");
     kiln_buffer *o = NULL;
     assert_int_equal(kiln_buffer_create(f->cpu, 16, 0, &o), KILN_OK);
     kiln_arg args[] = { KILN_ARG_U32(0), KILN_ARG_U32(0), KILN_ARG_U32(0), KILN_ARG_BUFFER(o) };

@@ -28,6 +28,20 @@ static inline int core_test_open_cpu(void **state, const kiln_context_options *o
     return 0;
 }
 
+/* Builds source on dev and returns its kernel name (the program released:
+ * the kernel keeps what it needs). Uses cmocka's asserts: include this
+ * header after <cmocka.h>. */
+static inline kiln_kernel *core_test_build_kernel(kiln_device *dev, const char *source,
+                                                  const char *name)
+{
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    assert_int_equal(kiln_program_build(dev, source, NULL, &prog), KILN_OK);
+    assert_int_equal(kiln_kernel_get(prog, name, &k), KILN_OK);
+    kiln_program_release(prog);
+    return k;
+}
+
 /* The teardown matching core_test_open_cpu. */
 static inline int core_test_close_cpu(void **state)
 {

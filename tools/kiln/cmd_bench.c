@@ -16,6 +16,7 @@
 #include "bench.h"
 #include "bench_gpu.h"
 #include "bench_govern.h"
+#include "bench_sched.h"
 
 /* Sizes and goals of the foundation issue. */
 #define SAXPY_N (1u << 25)
@@ -36,7 +37,13 @@
  * (The average after the run includes the run's own threads.) */
 #define BUSY_LOAD 0.5
 
-typedef enum bench_suite { SUITE_CPU, SUITE_GPU, SUITE_POCL, SUITE_GOVERN } bench_suite;
+typedef enum bench_suite {
+    SUITE_CPU,
+    SUITE_GPU,
+    SUITE_POCL,
+    SUITE_GOVERN,
+    SUITE_SCHED
+} bench_suite;
 
 typedef struct bench_options {
     bench_suite suite;
@@ -48,8 +55,9 @@ typedef struct bench_options {
 
 static void print_help(void)
 {
-    printf("usage: kiln bench [--suite cpu|gpu|pocl|govern] [--device D] [--json] [--reps N] [--seed N]\n"
-           "                  [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
+    printf("usage: kiln bench [--suite cpu|gpu|pocl|govern|sched] [--device D] [--json]\n"
+           "                  [--reps N] [--seed N]"
+           " [--policy FILE] [--audit-log LOG] [--audit-key KEY]\n\n"
            "Runs the benchmark of the foundation issue. Kernel cases (saxpy 2^25,\n"
            "sum 2^25, 5-point stencil 4096^2, tiled SGEMM 1024^2) run on the kiln\n"
            "device and as hand-written OpenMP C (-O3 -march=native) with the same\n"
@@ -67,8 +75,13 @@ static void print_help(void)
            "  --suite govern  the host time governance adds to a launch (a policy of\n"
            "                  100 rules, the audit log on) against no policy, and the\n"
            "                  durable log's group-commit rate\n"
-           "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0)\n"
-           "  --json          print the results as JSON\n"
+           "  --suite sched   the priority scheduler of a governed context: high-\n"
+           "                  priority launch latency idle and under low-priority\n"
+           "                  load, the longest low-priority wait against its bound\n"
+           "                  (under its own allow-all policy: --policy does not apply)\n"
+           "  -d, --device D  the kiln device (default: cpu; gpu suite: cuda:0;\n"
+           "                  sched suite: the best device)\n"
+           "  --json          print the results as JSON (not the sched suite: a table)\n"
            "  --reps N        timed runs per kernel case (default %d, SGEMM %d)\n"
            "  --seed N        seed of the random inputs (default: from the clock)\n"
            "  --policy FILE, --audit-log LOG, --audit-key KEY\n"
@@ -310,8 +323,11 @@ static bool parse_options(int argc, char **argv, bench_options *opts, int *rc)
                 opts->suite = SUITE_POCL;
             } else if (strcmp(optarg, "govern") == 0) {
                 opts->suite = SUITE_GOVERN;
+            } else if (strcmp(optarg, "sched") == 0) {
+                opts->suite = SUITE_SCHED;
             } else {
-                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl, govern)\n", optarg);
+                fprintf(stderr, "kiln bench: unknown suite '%s' (cpu, gpu, pocl, govern, sched)\n",
+                        optarg);
                 return false;
             }
             break;
@@ -349,6 +365,17 @@ int cmd_bench(int argc, char **argv)
         bench_govern_options vopts = { .selector = opts.selector ? opts.selector : "cpu",
                                        .cache_root = cache_root };
         rc = bench_govern_suite(&vopts);
+        nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
+        return rc;
+    }
+    if (opts.suite == SUITE_SCHED) {
+        /* It brings its own allow-all policy, and its baseline (a0) must run
+         * without one: the governance options and variables do not apply. */
+        unsetenv("KILN_POLICY");
+        unsetenv("KILN_AUDIT_LOG");
+        unsetenv("KILN_AUDIT_KEY");
+        bench_sched_options sopts = { .selector = opts.selector, .cache_root = cache_root };
+        rc = bench_sched_suite(&sopts);
         nftw(cache_root, remove_entry, NFTW_OPEN_FDS, FTW_DEPTH | FTW_PHYS);
         return rc;
     }
