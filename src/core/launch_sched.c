@@ -127,7 +127,11 @@ static kiln_status launch_wait(sched_op *op, uint64_t *device_ns)
     launch_record *r = op->user;
     const port_execution *ex = r->dev->ops->execution;
     kiln_status st = core_device_note(r->dev, ex->event_wait(r->end));
-    if (st == KILN_OK && ex->event_elapsed_ns(r->begin, r->end, &r->measured_ns) == KILN_OK)
+    /* The launch completed; a device fault met while reading its times is
+     * the device's all the same (noted), though the launch stands. */
+    if (st == KILN_OK &&
+        core_device_note(r->dev, ex->event_elapsed_ns(r->begin, r->end, &r->measured_ns)) ==
+            KILN_OK)
         *device_ns = r->measured_ns;
     return st;
 }

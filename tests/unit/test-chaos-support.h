@@ -381,6 +381,16 @@ static inline int chaos_is_refusal(kiln_status st, const char *detail)
            (strstr(detail, " after a fault") || strstr(detail, "when the queue fell back"));
 }
 
+/* A report of an earlier failure of a scheduled launch (launch_sched.c, on
+ * an event's wait; sched.c, on the queue's next copy, marker or finish):
+ * nothing new reached the adapter. */
+static inline int chaos_is_report(const char *detail)
+{
+    return strncmp(detail, "the launch failed: ", strlen("the launch failed: ")) == 0 ||
+           strncmp(detail, "an operation of the queue failed: ",
+                   strlen("an operation of the queue failed: ")) == 0;
+}
+
 /* The promise every operation keeps: it works, or it returns a known
  * status with a detail, and only a fault (or a quota) explains a failure.
  * Returns whether it worked. */
@@ -393,7 +403,7 @@ static inline int chaos_op(chaos_run *run, chaos_kind kind, kiln_status st, cons
     if (st != KILN_OK) {
         run->failures++;
         run->quota_refusals += st == KILN_ERR_QUOTA;
-        if (!chaos_is_refusal(st, detail ? detail : "")) {
+        if (!chaos_is_refusal(st, detail ? detail : "") && !chaos_is_report(detail ? detail : "")) {
             run->reached[kind]++;
             run->device_faults += chaos_is_device_status(st);
         }

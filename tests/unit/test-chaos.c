@@ -122,14 +122,15 @@ static void chaos_check_log(const chaos_run *run)
 }
 
 /* The log shows every failure that reached the adapter: allocations and
- * copies one by one, launches in the "failed" counts of the summaries, each
- * device fault as one "device.fault" record. Two counts of device faults:
- * those the workloads saw come back (refusals of the degraded device aside)
- * or absorbed by a fallback, which the log must hold at least (a queue's
- * destroy returns nothing); and those the adapter injected into calls of
- * work (all but the health probe, and compile.module_binary, whose failure
- * only keeps a module out of the disk cache), which the log must hold
- * exactly. A schedule that left the device out has its readmission
+ * copies one by one, launches refused at submission in the "failed" counts
+ * of the summaries, each device fault as one "device.fault" record. Two
+ * counts of device faults: those the workloads saw come back (refusals and
+ * reports of a scheduled launch's failure aside), which the log must hold
+ * at least (a fallback queue absorbs some, a queue's destroy and a
+ * scheduled launch report none); and those the adapter injected into calls
+ * of work (all but the health probe, and compile.module_binary, whose
+ * failure only keeps a module out of the disk cache), which the log must
+ * hold exactly. A schedule that left the device out has its readmission
  * recorded. Returns the device.fault records. */
 static uint64_t chaos_check_log_shows_faults(const chaos_run *run, const fault_stats *stats,
                                              int was_out)
@@ -141,23 +142,28 @@ static uint64_t chaos_check_log_shows_faults(const chaos_run *run, const fault_s
         injected = stats->total_injected - stats->injected[FAULT_OP_HEALTH] -
                    stats->injected[FAULT_OP_MODULE_BINARY];
     /* A fallback queue returns no device fault: the operation during which
-     * it moved to the CPU failed on the device (and is recorded so), then
-     * ran again on the CPU. */
-    uint64_t noted = run->device_faults;
-    for (unsigned k = 0; k < CHAOS_KINDS; k++)
-        noted += run->absorbed[k];
+     * it moved to the CPU ran again there and worked. The fault it absorbed
+     * was its own (recorded as a failure of its kind) or, with scheduled
+     * launches, an earlier launch's that it was the first to learn of. */
     char why[320];
-    uint64_t allocs = run->reached[CHAOS_ALLOC] + run->absorbed[CHAOS_ALLOC];
-    uint64_t copies = run->reached[CHAOS_COPY] + run->absorbed[CHAOS_COPY];
-    uint64_t launches = run->reached[CHAOS_LAUNCH] + run->absorbed[CHAOS_LAUNCH];
-    if (seen.allocs != allocs || seen.copies != copies || seen.launches != launches ||
-        seen.device_faults < noted || seen.fallbacks != run->fallbacks) {
+    const uint64_t *reached = run->reached, *absorbed = run->absorbed;
+    int counts_match = 1;
+    static const chaos_kind kinds[] = {CHAOS_ALLOC, CHAOS_COPY, CHAOS_LAUNCH};
+    const uint64_t logged[] = {seen.allocs, seen.copies, seen.launches};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        counts_match &= logged[i] >= reached[kinds[i]] &&
+                        logged[i] <= reached[kinds[i]] + absorbed[kinds[i]];
+    if (!counts_match || seen.device_faults < run->device_faults ||
+        seen.fallbacks != run->fallbacks) {
         snprintf(why, sizeof why,
                  "the audit log shows %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
                  " failed allocations/copies/launches, device faults, fallbacks; the workload"
-                 " saw %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+                 " saw %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
+                 " (and %" PRIu64 "/%" PRIu64 "/%" PRIu64 " absorbed by fallbacks)",
                  seen.allocs, seen.copies, seen.launches, seen.device_faults, seen.fallbacks,
-                 allocs, copies, launches, noted, run->fallbacks);
+                 reached[CHAOS_ALLOC], reached[CHAOS_COPY], reached[CHAOS_LAUNCH],
+                 run->device_faults, run->fallbacks, absorbed[CHAOS_ALLOC], absorbed[CHAOS_COPY],
+                 absorbed[CHAOS_LAUNCH]);
         chaos_fail(run, why);
     }
     if (was_out && seen.readmissions == 0)
