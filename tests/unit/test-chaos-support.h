@@ -165,10 +165,13 @@ static inline void chaos_random_plan(chaos_rng *r, int device_only, char *out, s
 
 /* The quotas every schedule runs under: small enough that the many-buffers
  * workload meets both of its limits, large enough for the other workloads
- * (two vectors of at most CHAOS_VECTOR_MAX floats each, per thread). */
+ * (two vectors of at most CHAOS_VECTOR_MAX floats each, per thread). Two
+ * launches at once: a single-queue workload has at most one in flight
+ * (each job reads its result before the next launch), the threads workload
+ * up to three, so it meets the launch quota too. */
 #define CHAOS_QUOTA_BYTES (128u * 1024u)
 #define CHAOS_QUOTA_BUFFERS 24u
-#define CHAOS_QUOTA_LAUNCHES 8u
+#define CHAOS_QUOTA_LAUNCHES 2u
 /* Records between signed checkpoints: several per schedule's log. */
 #define CHAOS_CHECKPOINT_EVERY 16u
 #define CHAOS_PATH_MAX 320
@@ -331,6 +334,7 @@ typedef struct chaos_run {
      * device's refusal), by kind; and of all of them, those whose status
      * was a device status: each is one device fault the core noted. */
     uint64_t reached[CHAOS_KINDS];
+    uint64_t quota_refused[CHAOS_KINDS]; /* the launch summaries count these as failed */
     uint64_t device_faults;
     char violation[CHAOS_MESSAGE_MAX]; /* the first broken promise, "" when none */
 } chaos_run;
@@ -403,6 +407,7 @@ static inline int chaos_op(chaos_run *run, chaos_kind kind, kiln_status st, cons
     if (st != KILN_OK) {
         run->failures++;
         run->quota_refusals += st == KILN_ERR_QUOTA;
+        run->quota_refused[kind] += st == KILN_ERR_QUOTA;
         if (!chaos_is_refusal(st, detail ? detail : "") && !chaos_is_report(detail ? detail : "")) {
             run->reached[kind]++;
             run->device_faults += chaos_is_device_status(st);

@@ -393,6 +393,7 @@ static void *chaos_thread_main(void *arg)
 
 static void chaos_workload_threads(chaos_run *run, chaos_rng *r)
 {
+    run->quota_may_refuse = 1; /* CHAOS_THREADS launches against CHAOS_QUOTA_LAUNCHES */
     kiln_program *prog = NULL;
     kiln_kernel *k = NULL;
     if (!chaos_build(run, chaos_saxpy_source, NULL, "saxpy", &prog, &k))
