@@ -1,15 +1,18 @@
 /* Chaos tests (issue 5 item 8): randomized, seeded fault plans on the fault
- * adapter, across four workloads, each schedule in its own governed context
+ * adapter, across six workloads, each schedule in its own governed context
  * (policy, quotas, signed audit log). After each schedule: every operation
  * worked with the right result or returned a clear error that the plan
  * explains; once the plan is cleared the device is readmitted and fresh work
  * runs correctly; the quotas hold nothing once the handles are released;
- * the audit log verifies with its signed checkpoints. The sanitizer build
- * runs the same suite for leaks.
+ * the audit log verifies with its signed checkpoints and records every
+ * fault. The sanitizer build runs the same suite for leaks. Two regression
+ * tests follow, for the dropped device faults the suite found.
  *
  * KILN_CHAOS_SEED=S replays a run (the master seed is printed first),
  * KILN_CHAOS_SCHEDULE=I only its schedule I, KILN_CHAOS_SCHEDULES=N makes
- * N schedules (default 200). docs/security.md, "Chaos tests". */
+ * N schedules (default 200), KILN_CHAOS_PLAN=TEXT overrides the plan,
+ * KILN_CHAOS_VERBOSE=1 or 2 prints each schedule or each failure too.
+ * docs/security.md, "Chaos tests". */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
