@@ -58,7 +58,7 @@ sanitize: deps
 
 # The multi-threaded tests under ThreadSanitizer (the CPU backend's pool,
 # one context shared by many threads, the CPU contract tests).
-TSAN_TESTS = test-core-threads|test-cpu-launch|test-cpu-latency|contract-execution-cpu|contract-memory-cpu|test-govern-policy-reload|test-govern-policy-decide|test-govern-quota|test-govern-audit-io|test-govern-audit-verify|test-govern-sched|test-core-session|test-core-sched|test-core-health|test-core-fallback
+TSAN_TESTS = test-core-threads|test-cpu-launch|test-cpu-latency|contract-execution-cpu|contract-memory-cpu|test-govern-policy-reload|test-govern-policy-decide|test-govern-quota|test-govern-audit-io|test-govern-audit-verify|test-govern-sched|test-core-session|test-core-sched|test-core-health|test-core-fallback|test-chaos
 tsan: deps
 	@cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DKILN_WERROR=ON \
 		-DCMAKE_C_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
