@@ -75,6 +75,12 @@ journal_entry *journal_append(journal *j)
     return e;
 }
 
+/* A by-value argument with bytes to keep (an empty one keeps nothing). */
+static bool journal_keeps_bytes(const kiln_arg *a)
+{
+    return a->kind == KILN_ARG_KIND_BYTES && a->value.bytes && a->size;
+}
+
 kiln_status journal_copy_args(journal *j, kiln_queue *q, journal_entry *e, const kiln_arg *args,
                               uint32_t nargs)
 {
@@ -82,17 +88,18 @@ kiln_status journal_copy_args(journal *j, kiln_queue *q, journal_entry *e, const
         return KILN_OK; /* the launch checks the count against the kernel */
     size_t by_value = 0;
     for (uint32_t i = 0; i < nargs; i++)
-        if (args[i].kind == KILN_ARG_KIND_BYTES && args[i].value.bytes)
+        if (journal_keeps_bytes(&args[i]))
             by_value += args[i].size;
     e->args = malloc(nargs * sizeof *e->args);
-    e->data = by_value ? malloc(by_value) : NULL;
-    if (!e->args || (by_value && !e->data))
+    /* Never NULL, so the copies below always have somewhere to go. */
+    e->data = malloc(by_value ? by_value : 1);
+    if (!e->args || !e->data)
         return util_fail(KILN_ERR_OUT_OF_HOST_MEMORY, "no memory to journal %u arguments", nargs);
     e->nargs = nargs;
     unsigned char *next = e->data;
     for (uint32_t i = 0; i < nargs; i++) {
         e->args[i] = args[i];
-        if (args[i].kind == KILN_ARG_KIND_BYTES && args[i].value.bytes) {
+        if (journal_keeps_bytes(&args[i])) {
             memcpy(next, args[i].value.bytes, args[i].size);
             e->args[i].value.bytes = next;
             next += args[i].size;
