@@ -4,11 +4,13 @@
  * caller's to fill and read; kiln_buffer_write/read take its pointer like
  * any other host memory. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../util/fail.h"
 #include "device_open.h"
 #include "handles.h"
+#include "session.h"
 
 struct kiln_host_buffer {
     uint32_t magic; /* first, as every handle (handles.h) */
@@ -58,9 +60,15 @@ KILN_API kiln_status kiln_host_buffer_create(kiln_device *dev, size_t bytes,
         free(hb);
         return st;
     }
+    /* Memory hygiene: host memory passes between principals through the
+     * allocator as device memory does, so a governed context hands it out
+     * zeroed too (on the host: no device work). */
+    if (dev->ctx->gov)
+        memset(hb->data, 0, bytes);
     hb->dev = dev;
     hb->bytes = bytes;
     hb->magic = CORE_MAGIC_HOST_BUFFER;
+    session_object_made(dev);
     *out = hb;
     return KILN_OK;
 }
@@ -84,6 +92,7 @@ KILN_API void kiln_host_buffer_release(kiln_host_buffer *hb)
     if (!hb || hb->magic != CORE_MAGIC_HOST_BUFFER)
         return;
     hb->dev->ops->memory->host_free(hb->dev->port, hb->mem);
+    session_object_gone(hb->dev);
     hb->magic = CORE_MAGIC_RELEASED;
     free(hb);
 }

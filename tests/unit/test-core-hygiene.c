@@ -126,10 +126,45 @@ static int setup(void **state)
     return session_test_setup("kiln-hygiene");
 }
 
+/* Host buffers (page-locked memory through the adapter) are zeroed as well:
+ * alice's pattern never reaches bob, and a live host buffer keeps its
+ * session open. */
+static void a_new_owner_never_reads_the_old_owners_host_bytes(void **state)
+{
+    (void)state;
+    char rules[1024];
+    snprintf(rules, sizeof rules, "%s%s", open_sessions_rule, cpu_for_all_rule);
+    write_policy(rules, "");
+    kiln_context *ctx = open_context(policy_path, NULL);
+    kiln_session *alice = open_session(ctx, "alice", NULL, 0);
+    kiln_session *bob = open_session(ctx, "bob", NULL, 0);
+    for (size_t s = 0; s < sizeof hygiene_sizes / sizeof hygiene_sizes[0]; s++) {
+        size_t bytes = hygiene_sizes[s];
+        for (int round = 0; round < HYGIENE_ROUNDS; round++) {
+            kiln_host_buffer *old = NULL, *fresh = NULL;
+            assert_int_equal(kiln_host_buffer_create(view_of(alice), bytes, &old), KILN_OK);
+            memset(kiln_host_buffer_data(old), OLD_OWNER_BYTE, bytes);
+            assert_int_equal(kiln_session_close(alice), KILN_ERR_IN_USE);
+            kiln_host_buffer_release(old);
+            assert_int_equal(kiln_host_buffer_create(view_of(bob), bytes, &fresh), KILN_OK);
+            const uint8_t *seen = kiln_host_buffer_data(fresh);
+            for (size_t i = 0; i < bytes; i++)
+                if (seen[i] != 0)
+                    fail_msg("%zu-byte host buffer, round %d: byte %zu is 0x%02x", bytes, round,
+                             i, seen[i]);
+            kiln_host_buffer_release(fresh);
+        }
+    }
+    assert_int_equal(kiln_session_close(alice), KILN_OK);
+    assert_int_equal(kiln_session_close(bob), KILN_OK);
+    kiln_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_new_owner_never_reads_the_old_owners_bytes),
+        cmocka_unit_test(a_new_owner_never_reads_the_old_owners_host_bytes),
         cmocka_unit_test_setup(a_failed_zeroing_hands_out_nothing_and_is_recorded, fresh_log),
     };
     return cmocka_run_group_tests(tests, setup, test_temp_dir_remove);
