@@ -694,6 +694,36 @@ static void a_cpu_rebuild_the_policy_denies_fails_the_replay(void **state)
                    "'scale'");
 }
 
+/* Two handles of one kernel share its CPU rebuild: after a fault both
+ * launches re-run there, and the result is theirs in order. */
+static void two_handles_of_a_kernel_share_one_cpu_rebuild(void **state)
+{
+    (void)state;
+    kiln_kernel *again = NULL;
+    assert_int_equal(kiln_kernel_get(env.program, "scale", &again), KILN_OK);
+    kiln_queue *q = fallback_queue(env.dev);
+    enum { N = 128 };
+    float in[N], back[N];
+    for (int i = 0; i < N; i++)
+        in[i] = (float)(rand() % 100);
+    kiln_buffer *buf = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, sizeof in, 0, &buf), KILN_OK);
+    assert_int_equal(kiln_buffer_write(q, buf, 0, in, sizeof in), KILN_OK);
+    plan("calls=execution.launch;count=2;status=device_fault");
+    kiln_range range = {.dims = 1, .global = {N}};
+    kiln_arg twice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(N)};
+    kiln_arg thrice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(3.0f), KILN_ARG_U32(N)};
+    assert_int_equal(kiln_launch(q, env.scale, &range, twice, 3, NULL), KILN_OK);
+    assert_int_equal(kiln_launch(q, again, &range, thrice, 3, NULL), KILN_OK);
+    assert_int_equal(kiln_buffer_read(q, buf, 0, back, sizeof back), KILN_OK);
+    for (int i = 0; i < N; i++)
+        assert_true(back[i] == in[i] * 6.0f);
+    expect_on_cpu(q, 0, 2);
+    kiln_buffer_release(buf);
+    kiln_queue_destroy(q);
+    kiln_kernel_release(again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,6 +763,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_fallback_buffer_the_policy_denies_fails_the_replay,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_cpu_rebuild_the_policy_denies_fails_the_replay, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(two_handles_of_a_kernel_share_one_cpu_rebuild, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
