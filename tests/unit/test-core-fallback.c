@@ -304,6 +304,15 @@ static void a_context_without_a_cpu_returns_the_fault_with_why(void **state)
                                            "fall back: its context has no CPU device)");
     assert_int_equal(queue_info(q).fallbacks, 0);
     recover();
+    /* A fault while taking the snapshot of a part of another: the same. */
+    kiln_buffer *part = NULL;
+    assert_int_equal(kiln_buffer_create(dev, 64, 0, &part), KILN_OK);
+    plan("calls=memory.read;count=1;status=device_fault");
+    assert_int_equal(kiln_buffer_fill(q, part, 0, 1, 8), KILN_ERR_DEVICE_FAULT);
+    assert_string_equal(kiln_last_error(), "injected fault: memory.read call 1 (the queue cannot "
+                                           "fall back: its context has no CPU device)");
+    recover();
+    kiln_buffer_release(part);
     kiln_buffer_release(buf);
     kiln_queue_destroy(q);
     kiln_context_destroy(ctx);
