@@ -158,7 +158,7 @@ kiln_status governance_open(const core_governance_config *config, core_governanc
     if (st == KILN_OK)
         st = policy_holder_create(p, &g->policies);
     if (!g->policies)
-        policy_release(p); /* not handed to a holder (it failed, or nothing asked) */
+        policy_release(p); /* no holder took it: an earlier step or the holder failed */
     if (st == KILN_OK)
         st = governance_note(g, "session.open", "the context opened", KILN_OK,
                              POLICY_AUDIT_SESSION);
