@@ -153,7 +153,8 @@ static void run_sequence(outcome *o, const float *x)
     /* On the CPU now: a launch, then a partial write of the first item. */
     float first = -7.0f;
     if (alloc_step_failed(o, "launch 4", launch(q, k, buf, 3, NULL)) ||
-        alloc_step_failed(o, "write on the CPU", kiln_buffer_write(q, buf, 0, &first, sizeof first)) ||
+        alloc_step_failed(o, "write on the CPU",
+                          kiln_buffer_write(q, buf, 0, &first, sizeof first)) ||
         alloc_step_failed(o, "read", kiln_buffer_read(q, buf, 0, y, sizeof y)))
         goto done;
     for (uint32_t i = 0; i < ELEMENTS; i++) {
