@@ -157,8 +157,8 @@ kiln_status governance_open(const core_governance_config *config, core_governanc
         st = governance_open_audit(g, config, p);
     if (st == KILN_OK)
         st = policy_holder_create(p, &g->policies);
-    else
-        policy_release(p);
+    if (!g->policies)
+        policy_release(p); /* no holder took it: an earlier step or the holder failed */
     if (st == KILN_OK)
         st = governance_note(g, "session.open", "the context opened", KILN_OK,
                              POLICY_AUDIT_SESSION);

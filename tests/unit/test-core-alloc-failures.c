@@ -46,8 +46,8 @@ ALLOC_INTERPOSE_SKIPPED_MAIN
 
 #else
 
-/* No sequence makes this many allocations; reaching it is a test bug. */
-#define SWEEP_MAX_K 200000
+#include "test-alloc-sweep.h"
+
 #define ELEMENTS 1000
 /* Past launch.c's LAUNCH_STACK_ARGS (32). */
 #define TOO_MANY_ARGS 40
@@ -74,24 +74,10 @@ static void make_bad_source(void)
     snprintf(bad_source + n, sizeof bad_source - n, "}\n");
 }
 
-typedef struct outcome {
-    kiln_status status;
-    const char *step;
-    char detail[256];
-    int results_ok;
-    kiln_build_origin origin;
-} outcome;
+typedef alloc_outcome outcome;
 
-/* Records the first failure of a run with its detail. */
-static int failed(outcome *o, const char *step, kiln_status st)
-{
-    if (st == KILN_OK)
-        return 0;
-    o->status = st;
-    o->step = step;
-    snprintf(o->detail, sizeof o->detail, "%s", kiln_last_error());
-    return 1;
-}
+/* The build origin of the last run's program. */
+static kiln_build_origin last_origin;
 
 /* kiln_translate of a good and of a bad source: the good one yields text
  * naming the kernel, the bad one KILN_ERR_COMPILE with a detail (short of
@@ -99,7 +85,7 @@ static int failed(outcome *o, const char *step, kiln_status st)
 static int run_translations(outcome *o)
 {
     char *text = NULL;
-    if (failed(o, "translate", kiln_translate(source, NULL, KILN_BACKEND_CPU, &text)))
+    if (alloc_step_failed(o, "translate", kiln_translate(source, NULL, KILN_BACKEND_CPU, &text)))
         return 1;
     o->results_ok = strstr(text, "axpb") != NULL;
     kiln_free(text);
@@ -109,7 +95,7 @@ static int run_translations(outcome *o)
         return 0;
     if (st == KILN_OK)
         st = KILN_ERR_INTERNAL; /* a bad source must not translate */
-    return failed(o, "translate bad source", st);
+    return alloc_step_failed(o, "translate bad source", st);
 }
 
 /* The whole sequence; everything it made is released on every path. */
@@ -127,26 +113,28 @@ static void run_sequence(outcome *o, const uint32_t *x, uint32_t a, uint32_t b)
     kiln_host_buffer *staging = NULL;
     static uint32_t y[ELEMENTS];
     memset(o, 0, sizeof *o);
+    last_origin = KILN_BUILD_COMPILED;
     memset(y, 0, sizeof y);
     util_clear_error();
     if (run_translations(o) || !o->results_ok)
         return;
-    if (failed(o, "context", kiln_context_create(&ctx, &opts)))
+    if (alloc_step_failed(o, "context", kiln_context_create(&ctx, &opts)))
         return;
-    if (failed(o, "device", kiln_device_find(ctx, "cpu", &cpu)) ||
-        failed(o, "queue", kiln_queue_create(cpu, KILN_PRIORITY_NORMAL, &q)) ||
-        failed(o, "buffer x", kiln_buffer_create(cpu, sizeof y, 0, &bx)) ||
-        failed(o, "buffer y", kiln_buffer_create(cpu, sizeof y, 0, &by)) ||
-        failed(o, "host buffer", kiln_host_buffer_create(cpu, sizeof y, &staging)))
+    if (alloc_step_failed(o, "device", kiln_device_find(ctx, "cpu", &cpu)) ||
+        alloc_step_failed(o, "queue", kiln_queue_create(cpu, KILN_PRIORITY_NORMAL, &q)) ||
+        alloc_step_failed(o, "buffer x", kiln_buffer_create(cpu, sizeof y, 0, &bx)) ||
+        alloc_step_failed(o, "buffer y", kiln_buffer_create(cpu, sizeof y, 0, &by)) ||
+        alloc_step_failed(o, "host buffer", kiln_host_buffer_create(cpu, sizeof y, &staging)))
         goto done;
     /* The input goes through page-locked memory, as a fast path would. */
     memcpy(kiln_host_buffer_data(staging), x, sizeof y);
-    if (failed(o, "write", kiln_buffer_write(q, bx, 0, kiln_host_buffer_data(staging), sizeof y)) ||
-        failed(o, "marker", kiln_queue_marker(q, &marker)) ||
-        failed(o, "build", kiln_program_build(cpu, source, NULL, &prog)) ||
-        failed(o, "kernel", kiln_kernel_get(prog, "axpb", &k)))
+    if (alloc_step_failed(o, "write",
+                          kiln_buffer_write(q, bx, 0, kiln_host_buffer_data(staging), sizeof y)) ||
+        alloc_step_failed(o, "marker", kiln_queue_marker(q, &marker)) ||
+        alloc_step_failed(o, "build", kiln_program_build(cpu, source, NULL, &prog)) ||
+        alloc_step_failed(o, "kernel", kiln_kernel_get(prog, "axpb", &k)))
         goto done;
-    o->origin = kiln_program_origin(prog);
+    last_origin = kiln_program_origin(prog);
     kiln_range r = { .dims = 1, .global = { ELEMENTS } };
     kiln_arg args[TOO_MANY_ARGS] = { KILN_ARG_U32(ELEMENTS), KILN_ARG_U32(a), KILN_ARG_U32(b),
                                      KILN_ARG_BUFFER(bx), KILN_ARG_BUFFER(by) };
@@ -157,10 +145,10 @@ static void run_sequence(outcome *o, const uint32_t *x, uint32_t a, uint32_t b)
         st = KILN_OK;
     else if (st == KILN_OK)
         st = KILN_ERR_INTERNAL;
-    if (failed(o, "launch with too many arguments", st) ||
-        failed(o, "launch", kiln_launch(q, k, &r, args, 5, &ev)) ||
-        failed(o, "wait", kiln_event_wait(ev)) ||
-        failed(o, "read", kiln_buffer_read(q, by, 0, y, sizeof y)))
+    if (alloc_step_failed(o, "launch with too many arguments", st) ||
+        alloc_step_failed(o, "launch", kiln_launch(q, k, &r, args, 5, &ev)) ||
+        alloc_step_failed(o, "wait", kiln_event_wait(ev)) ||
+        alloc_step_failed(o, "read", kiln_buffer_read(q, by, 0, y, sizeof y)))
         goto done;
     o->results_ok = 1;
     for (int i = 0; i < ELEMENTS; i++)
@@ -175,6 +163,17 @@ done:
     kiln_buffer_release(by);
     kiln_queue_destroy(q);
     kiln_context_destroy(ctx);
+}
+
+typedef struct sweep_inputs {
+    const uint32_t *x;
+    uint32_t a, b;
+} sweep_inputs;
+
+static void run_swept(void *user, alloc_outcome *o)
+{
+    const sweep_inputs *in = user;
+    run_sequence(o, in->x, in->a, in->b);
 }
 
 static void every_allocation_failure_is_clean(void **state)
@@ -196,49 +195,11 @@ static void every_allocation_failure_is_clean(void **state)
     assert_true(o.results_ok);
     run_sequence(&o, x, a, b);
     assert_int_equal(o.status, KILN_OK);
-    assert_int_equal(o.origin, KILN_BUILD_DISK_CACHE);
+    assert_int_equal(last_origin, KILN_BUILD_DISK_CACHE);
 
-    long k;
-    int failures = 0, out_of_host = 0, out_of_device = 0;
-    for (k = 1; k < SWEEP_MAX_K; k++) {
-        atomic_store(&alloc_injected, 0);
-        alloc_track(1);
-        alloc_fail_arm(k);
-        run_sequence(&o, x, a, b);
-        alloc_fail_disarm();
-        size_t leaked = alloc_track_live();
-        int overflow = alloc_track_overflowed();
-        alloc_track(0);
-        int hit = atomic_load(&alloc_injected);
-        if (o.status == KILN_OK) {
-            if (!o.results_ok) {
-                print_error("k=%ld: succeeded with wrong results\n", k);
-                failures++;
-            }
-        } else if ((o.status != KILN_ERR_OUT_OF_HOST_MEMORY &&
-                    o.status != KILN_ERR_OUT_OF_MEMORY) ||
-                   o.detail[0] == '\0') {
-            print_error("k=%ld: %s failed with %s, detail '%s'\n", k, o.step,
-                        kiln_status_name(o.status), o.detail);
-            failures++;
-        } else {
-            out_of_host += o.status == KILN_ERR_OUT_OF_HOST_MEMORY;
-            out_of_device += o.status == KILN_ERR_OUT_OF_MEMORY;
-        }
-        if (leaked || overflow) {
-            print_error("k=%ld (%s): %zu blocks allocated during the run were not freed\n", k,
-                        o.status == KILN_OK ? "success" : o.step, leaked);
-            failures++;
-        }
-        if (!hit)
-            break; /* the run made fewer than k allocations: every one was tried */
-    }
-    print_message("%ld allocations swept: %d out of host memory, %d out of device memory, "
-                  "the rest recovered\n",
-                  k - 1, out_of_host, out_of_device);
-    assert_true(k < SWEEP_MAX_K);
-    assert_true(k > 1);
-    assert_int_equal(failures, 0);
+    sweep_inputs inputs = { .x = x, .a = a, .b = b };
+    alloc_sweep_plan plan = { .run = run_swept, .user = &inputs };
+    alloc_sweep(&plan);
 }
 
 static int make_cache_dir(void **state)

@@ -304,6 +304,15 @@ static void a_context_without_a_cpu_returns_the_fault_with_why(void **state)
                                            "fall back: its context has no CPU device)");
     assert_int_equal(queue_info(q).fallbacks, 0);
     recover();
+    /* A fault while taking the snapshot of a part of another: the same. */
+    kiln_buffer *part = NULL;
+    assert_int_equal(kiln_buffer_create(dev, 64, 0, &part), KILN_OK);
+    plan("calls=memory.read;count=1;status=device_fault");
+    assert_int_equal(kiln_buffer_fill(q, part, 0, 1, 8), KILN_ERR_DEVICE_FAULT);
+    assert_string_equal(kiln_last_error(), "injected fault: memory.read call 1 (the queue cannot "
+                                           "fall back: its context has no CPU device)");
+    recover();
+    kiln_buffer_release(part);
     kiln_buffer_release(buf);
     kiln_queue_destroy(q);
     kiln_context_destroy(ctx);
@@ -516,6 +525,214 @@ static void faults_fallbacks_and_readmissions_are_audited(void **state)
     assert_int_equal(open_env(NULL, NULL), KILN_OK); /* for the teardown */
 }
 
+/* Operations a fallback queue refuses (or that fail for a reason other
+ * than a fault) leave no journal entry and no claim on a buffer: the queue
+ * then works as before. */
+static void refused_operations_leave_the_journal_clean(void **state)
+{
+    (void)state;
+    kiln_queue *q = fallback_queue(env.dev), *other = fallback_queue(env.dev);
+    kiln_buffer *buf = NULL, *claimed = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, 64 * sizeof(float), 0, &buf), KILN_OK);
+    assert_int_equal(kiln_buffer_create(env.dev, 64 * sizeof(float), 0, &claimed), KILN_OK);
+    kiln_range range = {.dims = 1, .global = {64}};
+    kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(64)};
+    assert_int_equal(kiln_launch(q, env.scale, NULL, args, 3, NULL), KILN_ERR_NULL_HANDLE);
+    /* Journaled, then refused by the launch: the entry is taken back. */
+    assert_int_equal(kiln_launch(q, env.scale, &range, args, 2, NULL), KILN_ERR_INVALID_ARG);
+    assert_non_null(strstr(kiln_last_error(), "takes 3 arguments, got 2"));
+    assert_int_equal(kiln_launch(q, env.scale, &range, NULL, 3, NULL), KILN_ERR_NULL_HANDLE);
+    kiln_arg no_buffer[] = {KILN_ARG_BUFFER(NULL), KILN_ARG_F32(2.0f), KILN_ARG_U32(64)};
+    assert_int_not_equal(kiln_launch(q, env.scale, &range, no_buffer, 3, NULL), KILN_OK);
+    /* A buffer another fallback queue journaled. */
+    assert_int_equal(kiln_buffer_fill(other, claimed, 0, 1, 64), KILN_OK);
+    kiln_arg theirs[] = {KILN_ARG_BUFFER(claimed), KILN_ARG_F32(2.0f), KILN_ARG_U32(64)};
+    assert_int_equal(kiln_launch(q, env.scale, &range, theirs, 3, NULL), KILN_ERR_UNSUPPORTED);
+    assert_non_null(strstr(kiln_last_error(), "journal of another KILN_QUEUE_CPU_FALLBACK queue"));
+    /* A span outside the buffer is refused, not journaled. */
+    assert_int_equal(kiln_buffer_fill(q, buf, 64 * sizeof(float), 1, 4), KILN_ERR_OUT_OF_RANGE);
+    kiln_queue_info info = queue_info(q);
+    assert_int_equal(info.launches_on_device, 0);
+    /* The queue still works, and a fault now replays only what it did. */
+    float ones[64], back[64];
+    for (int i = 0; i < 64; i++)
+        ones[i] = 1.0f;
+    assert_int_equal(kiln_buffer_write(q, buf, 0, ones, sizeof ones), KILN_OK);
+    plan("calls=execution.launch;count=1;status=device_fault");
+    assert_int_equal(kiln_launch(q, env.scale, &range, args, 3, NULL), KILN_OK);
+    assert_int_equal(kiln_buffer_read(q, buf, 0, back, sizeof back), KILN_OK);
+    for (int i = 0; i < 64; i++)
+        assert_true(back[i] == 2.0f);
+    expect_on_cpu(q, 0, 1);
+    recover();
+    kiln_buffer_release(buf);
+    kiln_buffer_release(claimed);
+    kiln_queue_destroy(q);
+    kiln_queue_destroy(other);
+}
+
+/* After the fallback, writes, fills and copies run on the CPU, and a
+ * kernel built on another context's CPU (no kept source) is refused. */
+static void after_the_fallback_transfers_run_on_the_cpu(void **state)
+{
+    (void)state;
+    kiln_queue *q = fallback_queue(env.dev);
+    kiln_buffer *a = NULL, *b = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &a), KILN_OK);
+    assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &b), KILN_OK);
+    assert_int_equal(kiln_buffer_fill(q, b, 0, 9, 64), KILN_OK);
+    plan("calls=memory.fill;count=1;status=device_fault");
+    assert_int_equal(kiln_buffer_fill(q, a, 0, 5, 64), KILN_OK);
+    assert_int_equal(queue_info(q).backend, KILN_BACKEND_CPU);
+    unsigned char bytes[64], back[64];
+    for (int i = 0; i < 64; i++)
+        bytes[i] = (unsigned char)(rand() & 0xff);
+    assert_int_equal(kiln_buffer_write(q, a, 8, bytes, 16), KILN_OK);
+    assert_int_equal(kiln_buffer_copy(q, b, 32, a, 8, 16), KILN_OK);
+    assert_int_equal(kiln_buffer_read(q, b, 0, back, sizeof back), KILN_OK);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(back[i], i >= 32 && i < 48 ? bytes[i - 32] : 9);
+
+    kiln_context *other = NULL;
+    kiln_device *cpu = NULL;
+    kiln_program *prog = NULL;
+    kiln_kernel *k = NULL;
+    assert_int_equal(open_context(KILN_BACKEND_BIT(KILN_BACKEND_CPU), NULL, NULL, &other), KILN_OK);
+    assert_int_equal(kiln_device_find(other, "cpu", &cpu), KILN_OK);
+    assert_int_equal(kiln_program_build(cpu, scale_source, NULL, &prog), KILN_OK);
+    assert_int_equal(kiln_kernel_get(prog, "scale", &k), KILN_OK);
+    kiln_range range = {.dims = 1, .global = {16}};
+    kiln_arg args[] = {KILN_ARG_BUFFER(a), KILN_ARG_F32(2.0f), KILN_ARG_U32(16)};
+    assert_int_equal(kiln_launch(q, k, &range, args, 3, NULL), KILN_ERR_UNSUPPORTED);
+    assert_non_null(strstr(kiln_last_error(), "has no kept source to rebuild on the CPU"));
+    kiln_kernel_release(k);
+    kiln_program_release(prog);
+    kiln_context_destroy(other);
+    recover();
+    kiln_buffer_release(a);
+    kiln_buffer_release(b);
+    kiln_queue_destroy(q);
+}
+
+/* The CPU is where others fall back to: a fallback queue there is plain. */
+static void a_fallback_queue_on_the_cpu_is_a_plain_queue(void **state)
+{
+    (void)state;
+    kiln_device *cpu = NULL;
+    assert_int_equal(kiln_device_find(env.ctx, "cpu", &cpu), KILN_OK);
+    kiln_queue *q = fallback_queue(cpu);
+    kiln_buffer *buf = NULL;
+    assert_int_equal(kiln_buffer_create(cpu, 16, 0, &buf), KILN_OK);
+    assert_int_equal(kiln_buffer_fill(q, buf, 0, 3, 16), KILN_OK);
+    unsigned char byte = 0;
+    assert_int_equal(kiln_buffer_read(q, buf, 15, &byte, 1), KILN_OK);
+    assert_int_equal(byte, 3);
+    kiln_queue_info info = queue_info(q);
+    assert_int_equal(info.backend, KILN_BACKEND_CPU);
+    assert_int_equal(info.fallbacks, 0);
+    assert_int_equal(info.launches_on_device, 0);
+    kiln_buffer_release(buf);
+    kiln_queue_destroy(q);
+}
+
+/* Governed, with cpu_actions the only actions allowed on the CPU: a fault
+ * at the first launch makes the queue fall back, and what the policy
+ * denies there fails the fallback with want in the detail. */
+static void fallback_under(const char *cpu_actions, kiln_status want_status, const char *want)
+{
+    close_env();
+    assert_int_equal(test_temp_dir_make("kiln-fallback-denied"), 0);
+    char policy_path[TEST_TEMP_DIR_MAX + 16];
+    snprintf(policy_path, sizeof policy_path, "%s/policy.yaml", test_temp_dir);
+    FILE *f = fopen(policy_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "version: 1\n"
+            "rules:\n"
+            "  - name: fault\n"
+            "    effect: allow\n"
+            "    principals: [\"*\"]\n"
+            "    devices: [\"backend:fault\"]\n"
+            "    actions: [device.use, program.build, buffer.alloc, buffer.copy, kernel.launch]\n"
+            "  - name: cpu\n"
+            "    effect: allow\n"
+            "    principals: [\"*\"]\n"
+            "    devices: [\"backend:cpu\"]\n"
+            "    actions: [%s]\n",
+            cpu_actions);
+    fclose(f);
+    assert_int_equal(open_env(policy_path, NULL), KILN_OK);
+    kiln_queue *q = fallback_queue(env.dev);
+    kiln_buffer *buf = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, 64 * sizeof(float), 0, &buf), KILN_OK);
+    assert_int_equal(kiln_buffer_fill(q, buf, 0, 0, 64 * sizeof(float)), KILN_OK);
+    plan("calls=execution.launch;count=1;status=device_fault");
+    kiln_range range = {.dims = 1, .global = {64}};
+    kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(64)};
+    kiln_status st = kiln_launch(q, env.scale, &range, args, 3, NULL);
+    if (st == KILN_OK) /* governed: the fault surfaces at the finish */
+        st = kiln_queue_finish(q);
+    assert_int_equal(st, want_status);
+    if (!strstr(kiln_last_error(), want))
+        fail_msg("detail '%s' lacks '%s'", kiln_last_error(), want);
+    recover();
+    kiln_buffer_release(buf);
+    kiln_queue_destroy(q);
+    close_env();
+    assert_int_equal(test_temp_dir_remove(NULL), 0);
+    assert_int_equal(open_env(NULL, NULL), KILN_OK); /* for the teardown */
+}
+
+static void a_fallback_the_policy_denies_fails_with_why(void **state)
+{
+    (void)state;
+    fallback_under("buffer.alloc", KILN_ERR_DENIED, "falling back to the CPU failed");
+}
+
+static void a_fallback_buffer_the_policy_denies_fails_the_replay(void **state)
+{
+    (void)state;
+    fallback_under("device.use", KILN_ERR_DENIED, "buffer.alloc");
+}
+
+static void a_cpu_rebuild_the_policy_denies_fails_the_replay(void **state)
+{
+    (void)state;
+    fallback_under("device.use, buffer.alloc, buffer.copy", KILN_ERR_DENIED,
+                   "re-running operation 2 of 2 on the CPU after a fault: rebuilding kernel "
+                   "'scale'");
+}
+
+/* Two handles of one kernel share its CPU rebuild: after a fault both
+ * launches re-run there, and the result is theirs in order. */
+static void two_handles_of_a_kernel_share_one_cpu_rebuild(void **state)
+{
+    (void)state;
+    kiln_kernel *again = NULL;
+    assert_int_equal(kiln_kernel_get(env.program, "scale", &again), KILN_OK);
+    kiln_queue *q = fallback_queue(env.dev);
+    enum { N = 128 };
+    float in[N], back[N];
+    for (int i = 0; i < N; i++)
+        in[i] = (float)(rand() % 100);
+    kiln_buffer *buf = NULL;
+    assert_int_equal(kiln_buffer_create(env.dev, sizeof in, 0, &buf), KILN_OK);
+    assert_int_equal(kiln_buffer_write(q, buf, 0, in, sizeof in), KILN_OK);
+    plan("calls=execution.launch;count=2;status=device_fault");
+    kiln_range range = {.dims = 1, .global = {N}};
+    kiln_arg twice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(N)};
+    kiln_arg thrice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(3.0f), KILN_ARG_U32(N)};
+    assert_int_equal(kiln_launch(q, env.scale, &range, twice, 3, NULL), KILN_OK);
+    assert_int_equal(kiln_launch(q, again, &range, thrice, 3, NULL), KILN_OK);
+    assert_int_equal(kiln_buffer_read(q, buf, 0, back, sizeof back), KILN_OK);
+    for (int i = 0; i < N; i++)
+        assert_true(back[i] == in[i] * 6.0f);
+    expect_on_cpu(q, 0, 2);
+    kiln_buffer_release(buf);
+    kiln_queue_destroy(q);
+    kiln_kernel_release(again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +760,20 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_session_queue_falls_back_within_its_session, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(faults_fallbacks_and_readmissions_are_audited, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refused_operations_leave_the_journal_clean, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(after_the_fallback_transfers_run_on_the_cpu, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_fallback_queue_on_the_cpu_is_a_plain_queue, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_fallback_the_policy_denies_fails_with_why, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_fallback_buffer_the_policy_denies_fails_the_replay,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_cpu_rebuild_the_policy_denies_fails_the_replay, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(two_handles_of_a_kernel_share_one_cpu_rebuild, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include <kiln/kiln.h>
 
+#include "backends/fault/fault_plan.h"
 #include "core/core_types.h"
 #include "core/launch_sched.h"
 #include "test-core-support.h"
@@ -569,6 +570,72 @@ static void sessions_launch_as_their_own_principals(void **state)
     close_governed(&g);
 }
 
+/* A scheduled launch the device faults: its event reports the fault, so
+ * does a marker after it (the queue's first error) and the elapsed time
+ * between it and a good launch, either way round. A policy without
+ * queue.priority refuses a high-priority queue. */
+static void a_failed_scheduled_launch_fails_its_event_marker_and_timing(void **state)
+{
+    (void)state;
+    char path[TEST_TEMP_DIR_MAX + 16];
+    snprintf(path, sizeof path, "%s/policy.yaml", test_temp_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("version: 1\n"
+          "rules:\n"
+          "  - name: fault-device\n"
+          "    effect: allow\n"
+          "    principals: [\"*\"]\n"
+          "    devices: [\"backend:fault\"]\n"
+          "    actions: [device.use, program.build, buffer.alloc, buffer.copy, kernel.launch]\n",
+          f);
+    fclose(f);
+    fault_plan none;
+    assert_int_equal(fault_plan_parse("none", &none), KILN_OK);
+    fault_plan_set(&none);
+    kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
+                               .policy = path };
+    kiln_context *ctx = NULL;
+    kiln_device *dev = NULL;
+    kiln_queue *q = NULL, *high = NULL;
+    kiln_buffer *out = NULL;
+    assert_int_equal(kiln_context_create(&ctx, &o), KILN_OK);
+    assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
+    assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_HIGH, &high), KILN_ERR_DENIED);
+    assert_null(high);
+    kiln_kernel *spin = core_test_build_kernel(dev, spin_source, "spin");
+    assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
+    assert_int_equal(kiln_buffer_create(dev, sizeof(float), 0, &out), KILN_OK);
+    fault_plan second;
+    assert_int_equal(fault_plan_parse("calls=execution.launch;count=2;status=device_fault",
+                                      &second),
+                     KILN_OK);
+    fault_plan_set(&second);
+    kiln_range r = { .dims = 1, .global = { 1 } };
+    kiln_arg args[] = { KILN_ARG_U32(1), KILN_ARG_BUFFER(out) };
+    kiln_event *good = NULL, *bad = NULL, *marker = NULL;
+    assert_int_equal(kiln_launch(q, spin, &r, args, 2, &good), KILN_OK);
+    assert_int_equal(kiln_launch(q, spin, &r, args, 2, &bad), KILN_OK); /* queued */
+    assert_int_equal(kiln_queue_marker(q, &marker), KILN_ERR_DEVICE_FAULT);
+    assert_null(marker);
+    assert_int_equal(kiln_event_wait(good), KILN_OK);
+    assert_int_equal(kiln_event_wait(bad), KILN_ERR_DEVICE_FAULT);
+    assert_non_null(strstr(kiln_last_error(), "the launch failed"));
+    uint64_t ns = 0;
+    assert_int_equal(kiln_event_elapsed_ns(bad, good, &ns), KILN_ERR_DEVICE_FAULT);
+    assert_int_equal(kiln_event_elapsed_ns(good, bad, &ns), KILN_ERR_DEVICE_FAULT);
+    kiln_event_info info = { .size = sizeof info - 1 };
+    assert_int_equal(kiln_event_get_info(good, &info), KILN_ERR_INVALID_ARG);
+    assert_non_null(strstr(kiln_last_error(), "kiln_event_info.size"));
+    fault_plan_clear();
+    kiln_event_release(good);
+    kiln_event_release(bad);
+    kiln_buffer_release(out);
+    kiln_queue_destroy(q);
+    kiln_kernel_release(spin);
+    kiln_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +648,7 @@ int main(void)
         cmocka_unit_test(allocating_and_launching_threads_never_exceed_their_quotas),
         cmocka_unit_test(device_time_quota_refuses_until_the_window_rolls),
         cmocka_unit_test(sessions_launch_as_their_own_principals),
+        cmocka_unit_test(a_failed_scheduled_launch_fails_its_event_marker_and_timing),
     };
     return cmocka_run_group_tests(tests, make_dir, test_temp_dir_remove);
 }

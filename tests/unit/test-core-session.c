@@ -228,6 +228,9 @@ static void odd_principal_names_and_options_are_refused(void **state)
     o.role_count = 4;
     assert_int_equal(kiln_session_open(ctx, &o, &s), KILN_ERR_INVALID_ARG);
     assert_non_null(strstr(kiln_last_error(), "session role 3"));
+    roles[2] = NULL;
+    assert_int_equal(kiln_session_open(ctx, &o, &s), KILN_ERR_NULL_HANDLE);
+    assert_non_null(strstr(kiln_last_error(), "session role 2 is NULL"));
     o.roles = NULL;
     assert_int_equal(kiln_session_open(ctx, &o, &s), KILN_ERR_NULL_HANDLE);
     assert_int_equal(kiln_session_open(NULL, &o, &s), KILN_ERR_NULL_HANDLE);
