@@ -80,10 +80,7 @@ KILN_API kiln_status kiln_event_get_info(const kiln_event *ev, kiln_event_info *
 {
     CORE_CHECK(ev, CORE_MAGIC_EVENT, "event");
     CORE_CHECK_OUT(out, "out");
-    if (out->size != sizeof *out)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kiln_event_info.size is %u, expected %zu (set it to sizeof)", out->size,
-                         sizeof *out);
+    CORE_CHECK_SIZE(out, "kiln_event_info");
     out->backend = ev->dev->info.backend;
     out->backend_index = ev->dev->info.backend_index;
     return KILN_OK;

@@ -5,14 +5,10 @@
 #include <string.h>
 
 #include "../util/fail.h"
+#include "device_open.h"
 #include "fallback.h"
 #include "fallback_replay.h"
 #include "submit.h"
-
-static bool fallback_is_fault(kiln_status st)
-{
-    return st == KILN_ERR_DEVICE_FAULT || st == KILN_ERR_DEVICE_LOST;
-}
 
 kiln_status fallback_attach(kiln_queue *q, kiln_device *dev)
 {
@@ -45,7 +41,7 @@ static kiln_status fallback_settle(kiln_queue *q, fallback_queue *fb, kiln_statu
 {
     if (st == KILN_OK)
         return st;
-    if (!fallback_is_fault(st)) {
+    if (!core_is_device_fault(st)) {
         if (journaled)
             journal_pop(&fb->journal);
         return st;
@@ -252,7 +248,7 @@ kiln_status fallback_buffer_read(kiln_queue *q, const kiln_buffer *buf, size_t o
             st = core_buffer_read(q, buf, offset, dst, bytes);
     } else {
         st = core_buffer_read(q, buf, offset, dst, bytes);
-        if (fallback_is_fault(st)) {
+        if (core_is_device_fault(st)) {
             st = fallback_run(q, fb, st, NULL);
             if (st == KILN_OK && (st = fallback_check_moved(fb, buf)) == KILN_OK)
                 st = core_buffer_read(q, buf, offset, dst, bytes);
@@ -268,7 +264,7 @@ kiln_status fallback_queue_finish(kiln_queue *q)
     fallback_queue *fb = q->fallback;
     pthread_mutex_lock(&fb->lock);
     kiln_status st = core_queue_finish(q);
-    if (!fb->on_cpu && fallback_is_fault(st)) {
+    if (!fb->on_cpu && core_is_device_fault(st)) {
         st = fallback_run(q, fb, st, NULL);
         if (st == KILN_OK)
             st = core_queue_finish(q);

@@ -24,6 +24,16 @@ static inline kiln_status core_check_handle(const void *handle, uint32_t magic, 
             return core_check_status_;                                         \
     } while (0)
 
+/* A struct the caller fills (options) or receives (info) carries its size,
+ * which must be this version's: a struct of another size is refused. */
+#define CORE_CHECK_SIZE(ptr, type_name)                                        \
+    do {                                                                       \
+        if ((ptr)->size != sizeof *(ptr))                                      \
+            return util_fail(KILN_ERR_INVALID_ARG,                             \
+                             "%s.size is %u, expected %zu (set it to sizeof)", \
+                             (type_name), (ptr)->size, sizeof *(ptr));         \
+    } while (0)
+
 #define CORE_CHECK_OUT(ptr, what)                                              \
     do {                                                                       \
         if (!(ptr))                                                            \

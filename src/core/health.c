@@ -89,7 +89,7 @@ kiln_status core_device_usable(kiln_device *dev)
 
 kiln_status core_device_note(kiln_device *dev, kiln_status st)
 {
-    if (st != KILN_ERR_DEVICE_FAULT && st != KILN_ERR_DEVICE_LOST)
+    if (!core_is_device_fault(st))
         return st;
     kiln_device *hw = dev->base;
     /* The caller must see the adapter's detail (which kernel, which CUDA

@@ -89,7 +89,7 @@ static kiln_status program_compile(kiln_device *dev, core_cache *cache, const ch
         m->module = NULL; /* an entry that does not load is rebuilt */
         /* ... unless the device faulted: it takes no work until a probe
          * passes, and a rebuild on it would hide the fault. */
-        if (st == KILN_ERR_DEVICE_FAULT || st == KILN_ERR_DEVICE_LOST)
+        if (core_is_device_fault(st))
             return core_device_note(dev, st);
     }
     port_compile_input in = { .source = lang_unit_source(m->unit),
@@ -153,8 +153,7 @@ static kiln_status program_resolve_functions(kiln_device *dev, core_module *m)
         /* A device fault is the device's, not a missing entry: noted and
          * returned as it is, like what ran out of host memory. */
         st = core_device_note(dev, st);
-        if (st == KILN_ERR_OUT_OF_HOST_MEMORY || st == KILN_ERR_DEVICE_FAULT ||
-            st == KILN_ERR_DEVICE_LOST)
+        if (st == KILN_ERR_OUT_OF_HOST_MEMORY || core_is_device_fault(st))
             return st; /* the adapter's detail says what happened */
         if (st != KILN_OK)
             return util_fail(KILN_ERR_INTERNAL, "compiled module lacks entry '%s' of kernel '%s'",
@@ -197,10 +196,8 @@ KILN_API kiln_status kiln_program_build(kiln_device *dev, const char *source,
     *out = NULL;
     if (!source)
         return util_fail(KILN_ERR_NULL_HANDLE, "kernel source is NULL");
-    if (opts && opts->size != sizeof *opts)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kiln_build_options.size is %u, expected %zu (set it to sizeof)",
-                         opts->size, sizeof *opts);
+    if (opts)
+        CORE_CHECK_SIZE(opts, "kiln_build_options");
     kiln_status st = core_device_usable(dev);
     if (st != KILN_OK)
         return st;

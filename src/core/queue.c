@@ -25,10 +25,7 @@ KILN_API kiln_status kiln_queue_create_with(kiln_device *dev, const kiln_queue_o
     *out = NULL;
     if (!opts)
         return util_fail(KILN_ERR_NULL_HANDLE, "queue options are NULL");
-    if (opts->size != sizeof *opts)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kiln_queue_options.size is %u, expected %zu (set it to sizeof)",
-                         opts->size, sizeof *opts);
+    CORE_CHECK_SIZE(opts, "kiln_queue_options");
     if (opts->flags & ~KILN_QUEUE_CPU_FALLBACK)
         return util_fail(KILN_ERR_INVALID_ARG, "unknown queue flags 0x%x", opts->flags);
     kiln_priority priority = opts->priority;
@@ -126,10 +123,7 @@ KILN_API kiln_status kiln_queue_get_info(kiln_queue *q, kiln_queue_info *out)
 {
     CORE_CHECK(q, CORE_MAGIC_QUEUE, "queue");
     CORE_CHECK_OUT(out, "out");
-    if (out->size != sizeof *out)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kiln_queue_info.size is %u, expected %zu (set it to sizeof)", out->size,
-                         sizeof *out);
+    CORE_CHECK_SIZE(out, "kiln_queue_info");
     fallback_info(q, out);
     return KILN_OK;
 }

@@ -85,10 +85,7 @@ static kiln_status session_check_options(const kiln_session_options *opts)
 {
     if (!opts)
         return util_fail(KILN_ERR_NULL_HANDLE, "session options are NULL");
-    if (opts->size != sizeof *opts)
-        return util_fail(KILN_ERR_INVALID_ARG,
-                         "kiln_session_options.size is %u, expected %zu (set it to sizeof)",
-                         opts->size, sizeof *opts);
+    CORE_CHECK_SIZE(opts, "kiln_session_options");
     if (!opts->principal)
         return util_fail(KILN_ERR_INVALID_ARG, "a session needs a principal (it is NULL)");
     if (govern_name_check(opts->principal) != KILN_OK)
