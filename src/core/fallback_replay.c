@@ -165,8 +165,8 @@ kiln_status fallback_run(kiln_queue *q, fallback_queue *fb, kiln_status fault,
     size_t launches = fallback_journaled_launches(&fb->journal);
     char reason[FALLBACK_DETAIL_MAX + 64], to[64], where[64];
     snprintf(reason, sizeof reason, "%zu launch(es) re-run after: %s", launches, detail);
-    fault_audit_device_text(cpu, to, sizeof to);
-    fault_audit_device_text(from, where, sizeof where);
+    governance_device_text(cpu, to, sizeof to);
+    governance_device_text(from, where, sizeof where);
     core_fault_record r = { .action = "queue.fallback", .device = from, .outcome = fault,
                             .reason = reason, .ran_on = to };
     kiln_status st = fault_audit_record(&r);

@@ -1,13 +1,6 @@
 /* Fault, readmission and fallback records, after governance_stages.c's
  * stage_append: the policy in force decides, the device names the principal. */
-#include <stdio.h>
-
 #include "fault_audit.h"
-
-void fault_audit_device_text(const kiln_device *dev, char *out, size_t n)
-{
-    snprintf(out, n, "%s:%u", dev->ops->name, dev->info.backend_index);
-}
 
 kiln_status fault_audit_record(const core_fault_record *r)
 {
@@ -18,7 +11,7 @@ kiln_status fault_audit_record(const core_fault_record *r)
     kiln_status st = KILN_OK;
     if (audit_mode_for(policy_audit_settings(p), POLICY_AUDIT_FAULT, false) == AUDIT_MODE_RECORD) {
         char where[64];
-        fault_audit_device_text(r->device, where, sizeof where);
+        governance_device_text(r->device, where, sizeof where);
         audit_event e = { .principal = governance_principal_name_of(r->device),
                           .action = r->action, .device = (int64_t)r->device->index,
                           .allowed = true, .rule = "", .reason = r->reason ? r->reason : "",

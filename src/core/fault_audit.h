@@ -19,7 +19,4 @@ typedef struct core_fault_record {
  * could not take it (the log is then failed and refuses what follows). */
 kiln_status fault_audit_record(const core_fault_record *r);
 
-/* "cpu:0", "fault:0": a device as the audit log names where work ran. */
-void fault_audit_device_text(const kiln_device *dev, char *out, size_t n);
-
 #endif

@@ -33,6 +33,9 @@ struct kiln_device;
 const govern_principal *governance_principal_of(const struct kiln_device *dev);
 const char *governance_principal_name_of(const struct kiln_device *dev);
 
+/* "cpu:0", "cuda:1": a device as the audit log names where work ran. */
+void governance_device_text(const struct kiln_device *dev, char *out, size_t n);
+
 /* The OS user this process runs as, by name ("uid:N" when it has no
  * usable passwd entry): the principal of a context's own work. */
 const char *governance_local_user_name(void);

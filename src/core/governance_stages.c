@@ -48,8 +48,7 @@ const char *governance_principal_name_of(const kiln_device *dev)
     return dev->session ? dev->session->name : dev->ctx->gov->principal_name;
 }
 
-/* "cpu:0", "cuda:1": where the work ran. */
-static void stage_device_text(const kiln_device *dev, char *out, size_t n)
+void governance_device_text(const kiln_device *dev, char *out, size_t n)
 {
     snprintf(out, n, "%s:%u", dev->ops->name, dev->info.backend_index);
 }
@@ -92,7 +91,7 @@ static kiln_status stage_append(core_governance *g, const core_request *req, pol
                                 kiln_status outcome)
 {
     char where[64];
-    stage_device_text(req->device, where, sizeof where);
+    governance_device_text(req->device, where, sizeof where);
     audit_event e = { .principal = governance_principal_name_of(req->device),
                       .action = govern_action_name(stage_action(req->action)),
                       .device = (int64_t)req->device->index, .bytes = req->bytes,
@@ -133,6 +132,15 @@ kiln_status governance_authorize(core_request *req)
                      req->device->index, req->device->info.name, decision);
 }
 
+/* The quota table of the current policy generation, with a reference. */
+static quota_table *stage_quotas(core_governance *g)
+{
+    pthread_mutex_lock(&g->lock);
+    quota_table *t = quota_table_retain(g->quotas);
+    pthread_mutex_unlock(&g->lock);
+    return t;
+}
+
 kiln_status governance_reserve(const core_request *req, core_reservation *res)
 {
     quota_request want = { .bytes = req->bytes, .buffers = 1 };
@@ -140,13 +148,19 @@ kiln_status governance_reserve(const core_request *req, core_reservation *res)
         want = (quota_request){ .launches = 1 }; /* held until it completed (launch_sched.c) */
     else if (req->action != CORE_ACTION_BUFFER_ALLOC)
         return KILN_OK;
-    core_governance *g = req->device->ctx->gov;
-    pthread_mutex_lock(&g->lock);
-    quota_table *t = quota_table_retain(g->quotas);
-    pthread_mutex_unlock(&g->lock);
+    quota_table *t = stage_quotas(req->device->ctx->gov);
     kiln_status st = quota_reserve(t, governance_principal_of(req->device), &want, &res->quota);
     quota_table_release(t);
     return st;
+}
+
+void governance_charge_time(const kiln_device *dev, uint64_t ns)
+{
+    quota_table *t = stage_quotas(dev->ctx->gov);
+    /* It fails only for a missing table or a malformed principal, which
+     * the reservation of the launch already ruled out. */
+    (void)quota_charge_time(t, governance_principal_of(dev), ns);
+    quota_table_release(t);
 }
 
 /* The launch counter of (principal, kernel, device), found once per kernel. */

@@ -136,24 +136,11 @@ static kiln_status launch_wait(sched_op *op, uint64_t *device_ns)
     return st;
 }
 
-/* Charges the measured device time to the quota windows of the principal. */
-static void launch_charge(kiln_device *dev, uint64_t ns)
-{
-    core_governance *g = dev->ctx->gov;
-    pthread_mutex_lock(&g->lock);
-    quota_table *t = quota_table_retain(g->quotas);
-    pthread_mutex_unlock(&g->lock);
-    /* It fails only for a missing table or a malformed principal, which
-     * the reservation of this launch already ruled out. */
-    (void)quota_charge_time(t, governance_principal_of(dev), ns);
-    quota_table_release(t);
-}
-
 static void launch_done(sched_op *op, kiln_status status)
 {
     launch_record *r = op->user;
     if (r->measured_ns)
-        launch_charge(r->dev, r->measured_ns);
+        governance_charge_time(r->dev, r->measured_ns);
     pipeline_release(&r->reservation);
     core_module_release(r->module);
     r->module = NULL;

@@ -38,6 +38,9 @@ typedef struct core_request {
 kiln_status governance_authorize(core_request *req);
 kiln_status governance_reserve(const core_request *req, core_reservation *res);
 kiln_status governance_record(core_request *req, kiln_status outcome);
+/* Charges ns of measured device time, after a governed launch completed,
+ * to the device-time windows of dev's principal. */
+void governance_charge_time(const kiln_device *dev, uint64_t ns);
 
 /* KILN_OK, or KILN_ERR_DENIED naming the rule (the denial is recorded).
  * Once it allowed, every path ends in pipeline_record (whatever the work's
