@@ -21,6 +21,8 @@
 
 #include <sodium.h>
 
+#include "test-audit-support.h"
+#include "test-fault-support.h"
 #include "test-chaos-support.h"
 #include "test-chaos-workloads.h"
 
@@ -46,13 +48,6 @@ static const chaos_workload chaos_workloads[] = {
 
 static chaos_env env;
 static chaos_totals totals;
-
-static void chaos_install(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
-}
 
 /* Removes a schedule's log and its rotated segments. */
 static void chaos_remove_log(void)
@@ -110,13 +105,7 @@ static int chaos_readmit(chaos_run *run, chaos_rng *r)
 
 static void chaos_check_log(const chaos_run *run)
 {
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    memset(&r, 0, sizeof r);
-    assert_int_equal(audit_segments(env.log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, &env.key, 1, &r), KILN_OK);
-    free(paths);
+    audit_verify_result r = test_audit_verify(env.log_path, &env.key, 1);
     char why[AUDIT_VERIFY_MESSAGE_MAX + 64];
     snprintf(why, sizeof why, "audit log %s at line %" PRIu64 ": %s",
              audit_verdict_name(r.verdict), r.line, r.message);
@@ -202,7 +191,7 @@ static void chaos_schedule(uint64_t index)
     uint32_t flags = w->run == chaos_workload_builds && chaos_below(&r, 2)
                          ? KILN_CONTEXT_NO_DISK_CACHE
                          : 0;
-    chaos_install("none");
+    test_fault_plan("none");
     if (chaos_context(&env, flags, w->backends, &run.ctx) != KILN_OK)
         fail_msg("governed context: %s", kiln_last_error());
     assert_int_equal(kiln_device_find(run.ctx, "fault:0", &run.dev), KILN_OK);
@@ -211,7 +200,7 @@ static void chaos_schedule(uint64_t index)
     w->run(&run, &r);
     fault_stats stats;
     fault_plan_stats(&stats);
-    chaos_install("none");
+    test_fault_plan("none");
 
     int was_out = chaos_readmit(&run, &r);
     char held[CHAOS_MESSAGE_MAX];
@@ -267,7 +256,7 @@ static void chaos_schedules_survive_random_faults(void **state)
 static kiln_context *chaos_fault_context(kiln_device **dev)
 {
     kiln_context *ctx = NULL;
-    chaos_install("none");
+    test_fault_plan("none");
     assert_int_equal(chaos_context(&env, 0, CHAOS_FAULT_ONLY, &ctx), KILN_OK);
     assert_int_equal(kiln_device_find(ctx, "fault:0", dev), KILN_OK);
     return ctx;
@@ -287,7 +276,7 @@ static chaos_build_result chaos_build_under(const char *source, const char *plan
     kiln_device *dev = NULL;
     kiln_program *prog = NULL;
     kiln_context *ctx = chaos_fault_context(&dev);
-    chaos_install(plan_text);
+    test_fault_plan(plan_text);
     out.status = kiln_program_build(dev, source, NULL, &prog);
     snprintf(out.detail, sizeof out.detail, "%s", kiln_last_error());
     fault_plan_stats(&out.stats);
@@ -295,7 +284,7 @@ static chaos_build_result chaos_build_under(const char *source, const char *plan
     assert_int_equal(kiln_device_get_info(dev, &info), KILN_OK);
     out.health = info.health;
     kiln_program_release(prog);
-    chaos_install("none");
+    test_fault_plan("none");
     kiln_context_destroy(ctx);
     return out;
 }
@@ -338,12 +327,12 @@ static void a_device_fault_while_a_queue_is_destroyed_is_noted(void **state)
     kiln_queue *q = NULL;
     kiln_context *ctx = chaos_fault_context(&dev);
     assert_int_equal(kiln_queue_create(dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
-    chaos_install("calls=execution.synchronize;from=1");
+    test_fault_plan("calls=execution.synchronize;from=1");
     kiln_queue_destroy(q);
     kiln_device_info info;
     assert_int_equal(kiln_device_get_info(dev, &info), KILN_OK);
     assert_int_equal(info.health, KILN_HEALTH_DEGRADED);
-    chaos_install("none");
+    test_fault_plan("none");
     kiln_context_destroy(ctx);
     chaos_log_counts seen;
     assert_int_equal(chaos_count_log(env.log_path, &seen), 0);

@@ -185,7 +185,7 @@ static void run_swept(void *user, alloc_outcome *o)
 static void plan_fault(void *user)
 {
     (void)user;
-    set_fault_plan(FAULT_PLAN);
+    test_fault_plan(FAULT_PLAN);
 }
 
 /* The policy loader reports memory it could not get while parsing as a
@@ -205,7 +205,7 @@ static void every_governed_allocation_failure_is_clean(void **state)
     outcome o;
     /* Unarmed first: fills the disk cache (both devices' builds) and warms
      * up one-time state. */
-    set_fault_plan(FAULT_PLAN);
+    test_fault_plan(FAULT_PLAN);
     run_sequence(&o, x);
     if (o.status != KILN_OK)
         fail_msg("unarmed run: %s failed with %s: %s", o.step, kiln_status_name(o.status),

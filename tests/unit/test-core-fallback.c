@@ -21,8 +21,10 @@
 #include <kiln/kiln.h>
 
 #include "backends/fault/fault_plan.h"
+#include "test-fault-support.h"
 #include "core/health.h"
 #include "govern/audit.h"
+#include "test-audit-support.h"
 #include "test-temp-dir.h"
 
 /* Largest random buffer: a few pages. */
@@ -62,17 +64,10 @@ static void capture_log(kiln_log_level level, const char *message, void *user)
     snprintf(log_text + used, sizeof log_text - used, "%s\n", message);
 }
 
-static void plan(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
-}
-
 /* Ends the plan and lets the device's next probe pass. */
 static void recover(void)
 {
-    plan("none");
+    test_fault_plan("none");
     test_now += 2 * HEALTH_PROBE_MAX_NS;
 }
 
@@ -125,7 +120,7 @@ static int setup(void **state)
     test_now = HEALTH_PROBE_MAX_NS;
     health_set_clock(test_clock);
     log_text[0] = '\0';
-    plan("none");
+    test_fault_plan("none");
     return open_env(NULL, NULL) == KILN_OK ? 0 : -1;
 }
 
@@ -209,7 +204,7 @@ static void a_fault_at_any_launch_falls_back_and_the_results_are_right(void **st
         recover();
         char text[96];
         snprintf(text, sizeof text, "calls=execution.launch;count=%u;status=device_fault", i);
-        plan(text);
+        test_fault_plan(text);
         kiln_event *ev = NULL;
         kiln_queue *q = run_scaled(fallback_queue(env.dev), &ev);
         /* The first launch ran on the device and was kept (a finish
@@ -232,7 +227,7 @@ static void a_fault_at_the_read_falls_back_and_the_results_are_right(void **stat
     /* Reads through the adapter: the snapshot of the buffer before the
      * second launch (the first write wrote it whole: no snapshot), then the
      * caller's read. */
-    plan("calls=memory.read;count=2;status=device_lost");
+    test_fault_plan("calls=memory.read;count=2;status=device_lost");
     kiln_queue *q = run_scaled(fallback_queue(env.dev), NULL);
     expect_on_cpu(q, 1, FALLBACK_LAUNCHES - 1);
     kiln_queue_destroy(q);
@@ -242,7 +237,7 @@ static void a_fault_at_finish_falls_back_and_the_results_are_right(void **state)
 {
     (void)state;
     seed_random();
-    plan("calls=execution.synchronize;count=1;status=device_fault");
+    test_fault_plan("calls=execution.synchronize;count=1;status=device_fault");
     kiln_queue *q = run_scaled(fallback_queue(env.dev), NULL);
     expect_on_cpu(q, 0, FALLBACK_LAUNCHES);
     kiln_queue_destroy(q);
@@ -274,7 +269,7 @@ static void a_queue_without_the_flag_returns_the_fault(void **state)
     assert_int_equal(kiln_queue_create(env.dev, KILN_PRIORITY_NORMAL, &q), KILN_OK);
     kiln_buffer *buf = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, 16 * sizeof(float), 0, &buf), KILN_OK);
-    plan("calls=execution.launch;count=1;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=1;status=device_fault");
     kiln_range range = {.dims = 1, .global = {16}};
     kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(16)};
     assert_int_equal(kiln_launch(q, env.scale, &range, args, 3, NULL), KILN_ERR_DEVICE_FAULT);
@@ -298,7 +293,7 @@ static void a_context_without_a_cpu_returns_the_fault_with_why(void **state)
     kiln_queue *q = fallback_queue(dev);
     kiln_buffer *buf = NULL;
     assert_int_equal(kiln_buffer_create(dev, 64, 0, &buf), KILN_OK);
-    plan("calls=memory.fill;count=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;count=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(q, buf, 0, 1, 64), KILN_ERR_DEVICE_FAULT);
     assert_string_equal(kiln_last_error(), "injected fault: memory.fill call 1 (the queue cannot "
                                            "fall back: its context has no CPU device)");
@@ -307,7 +302,7 @@ static void a_context_without_a_cpu_returns_the_fault_with_why(void **state)
     /* A fault while taking the snapshot of a part of another: the same. */
     kiln_buffer *part = NULL;
     assert_int_equal(kiln_buffer_create(dev, 64, 0, &part), KILN_OK);
-    plan("calls=memory.read;count=1;status=device_fault");
+    test_fault_plan("calls=memory.read;count=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(q, part, 0, 1, 8), KILN_ERR_DEVICE_FAULT);
     assert_string_equal(kiln_last_error(), "injected fault: memory.read call 1 (the queue cannot "
                                            "fall back: its context has no CPU device)");
@@ -353,7 +348,7 @@ static void a_buffer_released_before_the_fault_is_stood_in_for(void **state)
     assert_int_equal(kiln_buffer_write(q, tmp, 0, in, sizeof in), KILN_OK);
     assert_int_equal(kiln_buffer_copy(q, out, 0, tmp, 0, sizeof in), KILN_OK);
     kiln_buffer_release(tmp);
-    plan("calls=execution.launch;count=1;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=1;status=device_fault");
     kiln_range range = {.dims = 1, .global = {N}};
     kiln_arg args[] = {KILN_ARG_BUFFER(out), KILN_ARG_F32(3.0f), KILN_ARG_U32(N)};
     assert_int_equal(kiln_launch(q, env.scale, &range, args, 3, NULL), KILN_OK);
@@ -372,7 +367,7 @@ static void an_unjournaled_buffer_after_the_fallback_is_refused_clearly(void **s
     kiln_buffer *used = NULL, *other = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &used), KILN_OK);
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &other), KILN_OK);
-    plan("calls=memory.fill;count=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;count=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(q, used, 0, 5, 64), KILN_OK);
     unsigned char byte = 0;
     assert_int_equal(kiln_buffer_read(q, other, 0, &byte, 1), KILN_ERR_DEVICE_LOST);
@@ -394,7 +389,7 @@ static void a_fault_while_taking_a_snapshot_falls_back_but_refuses_that_buffer(v
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &lost), KILN_OK);
     assert_int_equal(kiln_buffer_fill(q, kept, 0, 4, 64), KILN_OK);
     /* A part of lost: its snapshot is read first, and that read fails. */
-    plan("calls=memory.read;count=1;status=device_fault");
+    test_fault_plan("calls=memory.read;count=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(q, lost, 0, 1, 8), KILN_ERR_DEVICE_FAULT);
     assert_non_null(strstr(kiln_last_error(), "injected fault: memory.read call 1 (the queue fell "
                                               "back to the CPU, but a buffer this operation uses "
@@ -451,7 +446,7 @@ static void a_session_queue_falls_back_within_its_session(void **state)
     assert_int_equal(kiln_program_build(view, scale_source, NULL, &program), KILN_OK);
     assert_int_equal(kiln_kernel_get(program, "scale", &env.scale), KILN_OK);
     env.dev = view;
-    plan("calls=execution.launch;count=2;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=2;status=device_fault");
     kiln_queue *q = run_scaled(fallback_queue(view), NULL);
     expect_on_cpu(q, 1, FALLBACK_LAUNCHES - 1);
     kiln_queue_destroy(q);
@@ -484,7 +479,7 @@ static void faults_fallbacks_and_readmissions_are_audited(void **state)
     fclose(f);
     assert_int_equal(open_env(policy_path, log_path), KILN_OK);
     seed_random();
-    plan("calls=execution.launch;count=2;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=2;status=device_fault");
     kiln_queue *q = run_scaled(fallback_queue(env.dev), NULL);
     expect_on_cpu(q, 1, FALLBACK_LAUNCHES - 1);
     kiln_queue_destroy(q);
@@ -494,14 +489,7 @@ static void faults_fallbacks_and_readmissions_are_audited(void **state)
     kiln_buffer_release(buf);
     close_env();
 
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    memset(&r, 0, sizeof r);
-    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, NULL, 0, &r), KILN_OK);
-    free(paths);
-    assert_int_equal(r.verdict, AUDIT_VERIFY_OK);
+    assert_int_equal(test_audit_verify(log_path, NULL, 0).verdict, AUDIT_VERIFY_OK);
     f = fopen(log_path, "r");
     assert_non_null(f);
     static char text[1 << 20];
@@ -558,7 +546,7 @@ static void refused_operations_leave_the_journal_clean(void **state)
     for (int i = 0; i < 64; i++)
         ones[i] = 1.0f;
     assert_int_equal(kiln_buffer_write(q, buf, 0, ones, sizeof ones), KILN_OK);
-    plan("calls=execution.launch;count=1;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=1;status=device_fault");
     assert_int_equal(kiln_launch(q, env.scale, &range, args, 3, NULL), KILN_OK);
     assert_int_equal(kiln_buffer_read(q, buf, 0, back, sizeof back), KILN_OK);
     for (int i = 0; i < 64; i++)
@@ -581,7 +569,7 @@ static void after_the_fallback_transfers_run_on_the_cpu(void **state)
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &a), KILN_OK);
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &b), KILN_OK);
     assert_int_equal(kiln_buffer_fill(q, b, 0, 9, 64), KILN_OK);
-    plan("calls=memory.fill;count=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;count=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(q, a, 0, 5, 64), KILN_OK);
     assert_int_equal(queue_info(q).backend, KILN_BACKEND_CPU);
     unsigned char bytes[64], back[64];
@@ -666,7 +654,7 @@ static void fallback_under(const char *cpu_actions, kiln_status want_status, con
     kiln_buffer *buf = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, 64 * sizeof(float), 0, &buf), KILN_OK);
     assert_int_equal(kiln_buffer_fill(q, buf, 0, 0, 64 * sizeof(float)), KILN_OK);
-    plan("calls=execution.launch;count=1;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=1;status=device_fault");
     kiln_range range = {.dims = 1, .global = {64}};
     kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(64)};
     kiln_status st = kiln_launch(q, env.scale, &range, args, 3, NULL);
@@ -718,7 +706,7 @@ static void two_handles_of_a_kernel_share_one_cpu_rebuild(void **state)
     kiln_buffer *buf = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, sizeof in, 0, &buf), KILN_OK);
     assert_int_equal(kiln_buffer_write(q, buf, 0, in, sizeof in), KILN_OK);
-    plan("calls=execution.launch;count=2;status=device_fault");
+    test_fault_plan("calls=execution.launch;count=2;status=device_fault");
     kiln_range range = {.dims = 1, .global = {N}};
     kiln_arg twice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(2.0f), KILN_ARG_U32(N)};
     kiln_arg thrice[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(3.0f), KILN_ARG_U32(N)};

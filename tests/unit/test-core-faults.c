@@ -18,7 +18,7 @@
 #include <kiln/kiln.h>
 
 #include "backends/fault/fault_plan.h"
-#include "test-health-support.h"
+#include "test-fault-support.h"
 
 /* Largest random buffer: a few pages. */
 #define FAULTS_MAX_ITEMS 4096u
@@ -65,13 +65,6 @@ static size_t random_items(void)
     return 1 + (size_t)rand() % FAULTS_MAX_ITEMS;
 }
 
-static void plan(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
-}
-
 static void expect(kiln_status got, kiln_status want, const char *detail)
 {
     if (got != want || strcmp(kiln_last_error(), detail) != 0)
@@ -96,7 +89,7 @@ static int group_setup(void **state)
     (void)state;
     health_set_clock(leaping_clock);
     unsetenv("KILN_FAULT");
-    plan("none");
+    test_fault_plan("none");
     env.ctx = fault_context(KILN_CONTEXT_NO_DISK_CACHE);
     if (kiln_device_find(env.ctx, "fault:0", &env.dev) != KILN_OK)
         return -1;
@@ -127,7 +120,7 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
     (void)state;
-    plan("none");
+    test_fault_plan("none");
     kiln_buffer *probe = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, 4, 0, &probe), KILN_OK);
     kiln_buffer_release(probe);
@@ -165,11 +158,11 @@ static void buffer_alloc_failure_names_device_and_size(void **state)
     char want[512];
     snprintf(want, sizeof want, "device '%s' cannot allocate %zu bytes", env.name, bytes);
     kiln_buffer *buf = (kiln_buffer *)&buf;
-    plan("calls=memory.alloc;count=1;status=out_of_memory");
+    test_fault_plan("calls=memory.alloc;count=1;status=out_of_memory");
     expect(kiln_buffer_create(env.dev, bytes, 0, &buf), KILN_ERR_OUT_OF_MEMORY, want);
     assert_null(buf);
     /* Other statuses keep the adapter's own detail. */
-    plan("calls=memory.alloc;count=1;status=device");
+    test_fault_plan("calls=memory.alloc;count=1;status=device");
     expect(kiln_buffer_create(env.dev, bytes, 0, &buf), KILN_ERR_DEVICE,
            "injected fault: memory.alloc call 1");
     assert_null(buf);
@@ -192,18 +185,18 @@ static void buffer_transfer_failures_return_the_adapter_status(void **state)
     assert_int_equal(kiln_buffer_create(env.dev, n, 0, &a), KILN_OK);
     assert_int_equal(kiln_buffer_create(env.dev, n, 0, &b), KILN_OK);
 
-    plan("calls=memory.write;count=1;status=io");
+    test_fault_plan("calls=memory.write;count=1;status=io");
     expect(kiln_buffer_write(env.queue, a, 0, in, n), KILN_ERR_IO,
            "injected fault: memory.write call 1");
     assert_int_equal(kiln_buffer_write(env.queue, a, 0, in, n), KILN_OK);
-    plan("calls=memory.copy;count=1;status=device");
+    test_fault_plan("calls=memory.copy;count=1;status=device");
     expect(kiln_buffer_copy(env.queue, b, 0, a, 0, n), KILN_ERR_DEVICE,
            "injected fault: memory.copy call 1");
     assert_int_equal(kiln_buffer_copy(env.queue, b, 0, a, 0, n), KILN_OK);
-    plan("calls=memory.fill;count=1;status=internal");
+    test_fault_plan("calls=memory.fill;count=1;status=internal");
     expect(kiln_buffer_fill(env.queue, b, 0, 0x5a, n / 2), KILN_ERR_INTERNAL,
            "injected fault: memory.fill call 1");
-    plan("calls=memory.read;count=1;status=io");
+    test_fault_plan("calls=memory.read;count=1;status=io");
     memset(out, 0, n);
     expect(kiln_buffer_read(env.queue, b, 0, out, n), KILN_ERR_IO,
            "injected fault: memory.read call 1");
@@ -223,7 +216,7 @@ static void device_fault_degrades_the_device_until_faults_stop(void **state)
     (void)state;
     kiln_buffer *buf = NULL;
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &buf), KILN_OK);
-    plan("calls=memory.fill;from=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;from=1;status=device_fault");
     expect(kiln_buffer_fill(env.queue, buf, 0, 1, 64), KILN_ERR_DEVICE_FAULT,
            "injected fault: memory.fill call 1");
     kiln_device_info info;
@@ -251,7 +244,7 @@ static void device_fault_degrades_the_device_until_faults_stop(void **state)
     assert_null(hb);
 
     /* The plan ends: the next call probes, finds the device healthy, runs. */
-    plan("none");
+    test_fault_plan("none");
     assert_int_equal(kiln_buffer_read(env.queue, buf, 0, &byte, 1), KILN_OK);
     assert_int_equal(kiln_device_get_info(env.dev, &info), KILN_OK);
     assert_int_equal(info.health, KILN_HEALTH_HEALTHY);
@@ -267,7 +260,7 @@ static void lost_device_and_failing_probe_report_lost(void **state)
     assert_int_equal(kiln_buffer_create(env.dev, 16 * sizeof(float), 0, &buf), KILN_OK);
     kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(3.0f), KILN_ARG_U32(16)};
     kiln_event *ev = (kiln_event *)&ev;
-    plan("calls=execution.launch;from=1;status=device_lost");
+    test_fault_plan("calls=execution.launch;from=1;status=device_lost");
     expect(kiln_launch(env.queue, env.scale, &range, args, 3, &ev), KILN_ERR_DEVICE_LOST,
            "injected fault: execution.launch call 1");
     assert_null(ev);
@@ -280,9 +273,9 @@ static void lost_device_and_failing_probe_report_lost(void **state)
 
     /* A fault whose health probe itself fails: degraded at once (the probe
      * gave no answer), lost at the next probe. */
-    plan("none");
+    test_fault_plan("none");
     assert_int_equal(kiln_queue_finish(env.queue), KILN_OK);
-    plan("calls=execution.synchronize,execution.health;from=1;status=device_fault");
+    test_fault_plan("calls=execution.synchronize,execution.health;from=1;status=device_fault");
     /* The detail is the fault's, not the failed probe's that followed it. */
     assert_int_equal(kiln_queue_finish(env.queue), KILN_ERR_DEVICE_FAULT);
     assert_non_null(strstr(kiln_last_error(), "injected fault: execution.synchronize call "));
@@ -300,12 +293,12 @@ static void queue_failures_return_the_adapter_status(void **state)
 {
     (void)state;
     kiln_queue *q = (kiln_queue *)&q;
-    plan("calls=execution.stream_create;count=1;status=out_of_host_memory");
+    test_fault_plan("calls=execution.stream_create;count=1;status=out_of_host_memory");
     expect(kiln_queue_create(env.dev, KILN_PRIORITY_HIGH, &q), KILN_ERR_OUT_OF_HOST_MEMORY,
            "injected fault: execution.stream_create call 1");
     assert_null(q);
     assert_int_equal(kiln_queue_create(env.dev, KILN_PRIORITY_HIGH, &q), KILN_OK);
-    plan("calls=execution.synchronize;count=1;status=device");
+    test_fault_plan("calls=execution.synchronize;count=1;status=device");
     expect(kiln_queue_finish(q), KILN_ERR_DEVICE, "injected fault: execution.synchronize call 1");
     assert_int_equal(kiln_queue_finish(q), KILN_OK);
     kiln_queue_destroy(q);
@@ -315,7 +308,7 @@ static void event_failures_return_the_adapter_status(void **state)
 {
     (void)state;
     kiln_event *before = NULL, *after = NULL, *failed = (kiln_event *)&failed;
-    plan("calls=execution.event_record;count=2;status=device");
+    test_fault_plan("calls=execution.event_record;count=2;status=device");
     assert_int_equal(kiln_queue_marker(env.queue, &before), KILN_OK);
     expect(kiln_queue_marker(env.queue, &failed), KILN_ERR_DEVICE,
            "injected fault: execution.event_record call 2");
@@ -323,11 +316,11 @@ static void event_failures_return_the_adapter_status(void **state)
     check_scale_works();
     assert_int_equal(kiln_queue_marker(env.queue, &after), KILN_OK);
 
-    plan("calls=execution.event_wait;count=1;status=device");
+    test_fault_plan("calls=execution.event_wait;count=1;status=device");
     expect(kiln_event_wait(after), KILN_ERR_DEVICE, "injected fault: execution.event_wait call 1");
     assert_int_equal(kiln_event_wait(after), KILN_OK);
     uint64_t ns = UINT64_MAX;
-    plan("calls=execution.event_elapsed_ns;count=1;status=internal");
+    test_fault_plan("calls=execution.event_elapsed_ns;count=1;status=internal");
     expect(kiln_event_elapsed_ns(before, after, &ns), KILN_ERR_INTERNAL,
            "injected fault: execution.event_elapsed_ns call 1");
     assert_int_equal(kiln_event_elapsed_ns(before, after, &ns), KILN_OK);
@@ -339,7 +332,7 @@ static void event_failures_return_the_adapter_status(void **state)
     kiln_range range = {.dims = 1, .global = {16}};
     kiln_arg args[] = {KILN_ARG_BUFFER(buf), KILN_ARG_F32(1.0f), KILN_ARG_U32(16)};
     kiln_event *launched = (kiln_event *)&launched;
-    plan("calls=execution.launch;count=1;status=device");
+    test_fault_plan("calls=execution.launch;count=1;status=device");
     expect(kiln_launch(env.queue, env.scale, &range, args, 3, &launched), KILN_ERR_DEVICE,
            "injected fault: execution.launch call 1");
     assert_null(launched);
@@ -367,20 +360,20 @@ static void program_build_failures_return_status_and_detail(void **state)
     fresh_source(source, sizeof source);
     kiln_build_options opts = {.size = sizeof opts, .source_name = "faulty.kc"};
     kiln_program *p = (kiln_program *)&p;
-    plan("calls=compile.compile;count=1;status=compile");
+    test_fault_plan("calls=compile.compile;count=1;status=compile");
     expect(kiln_program_build(env.dev, source, &opts, &p), KILN_ERR_COMPILE,
            "faulty.kc: the fault compiler failed without output");
     assert_null(p);
-    plan("calls=compile.compile;count=1;status=no_compiler");
+    test_fault_plan("calls=compile.compile;count=1;status=no_compiler");
     expect(kiln_program_build(env.dev, source, &opts, &p), KILN_ERR_NO_COMPILER,
            "injected fault: compile.compile call 1");
-    plan("calls=compile.get_function;count=1;status=device");
+    test_fault_plan("calls=compile.get_function;count=1;status=device");
     assert_int_equal(kiln_program_build(env.dev, source, &opts, &p), KILN_ERR_INTERNAL);
     assert_non_null(strstr(kiln_last_error(), "compiled module lacks entry"));
     assert_non_null(strstr(kiln_last_error(), "of kernel 'scale'"));
     assert_null(p);
     /* Nothing failed was cached: the next build compiles afresh and works. */
-    plan("none");
+    test_fault_plan("none");
     assert_int_equal(kiln_program_build(env.dev, source, &opts, &p), KILN_OK);
     assert_int_equal(kiln_program_origin(p), KILN_BUILD_COMPILED);
     fault_stats stats;
@@ -395,7 +388,7 @@ static kiln_build_origin build_in_new_context(const char *source, const char *pl
     kiln_device *dev = NULL;
     kiln_program *p = NULL;
     assert_int_equal(kiln_device_find(ctx, "fault:0", &dev), KILN_OK);
-    plan(plan_text);
+    test_fault_plan(plan_text);
     assert_int_equal(kiln_program_build(dev, source, NULL, &p), KILN_OK);
     kiln_build_origin origin = kiln_program_origin(p);
     kiln_program_release(p);
@@ -438,7 +431,7 @@ static void context_lists_failed_backend_and_devices(void **state)
          "injected fault: compile.cache_identity call 1"},
     };
     for (size_t i = 0; i < sizeof device_faults / sizeof device_faults[0]; i++) {
-        plan(device_faults[i].plan);
+        test_fault_plan(device_faults[i].plan);
         kiln_context *ctx = fault_context(KILN_CONTEXT_NO_DISK_CACHE);
         assert_int_equal(kiln_device_count(ctx), 0);
         kiln_device *dev = NULL;
@@ -453,7 +446,7 @@ static void context_lists_failed_backend_and_devices(void **state)
             fail_msg("log '%s' lacks '%s'", log_text, want);
         kiln_context_destroy(ctx);
     }
-    plan("calls=backend.open;count=1;status=device");
+    test_fault_plan("calls=backend.open;count=1;status=device");
     kiln_context *ctx = fault_context(KILN_CONTEXT_NO_DISK_CACHE);
     kiln_backend_info info;
     assert_int_equal(kiln_backend_get_info(ctx, 0, &info), KILN_OK);
@@ -469,7 +462,7 @@ static void host_buffer_alloc_failure_returns_the_status(void **state)
     (void)state;
     size_t bytes = random_items();
     kiln_host_buffer *hb = (kiln_host_buffer *)&hb;
-    plan("calls=memory.host_alloc;count=1;status=out_of_host_memory");
+    test_fault_plan("calls=memory.host_alloc;count=1;status=out_of_host_memory");
     expect(kiln_host_buffer_create(env.dev, bytes, &hb), KILN_ERR_OUT_OF_HOST_MEMORY,
            "injected fault: memory.host_alloc call 1");
     assert_null(hb);

@@ -17,6 +17,7 @@
 #include <kiln/kiln.h>
 
 #include "govern/audit.h"
+#include "test-audit-support.h"
 
 static char dir[256];
 static char policy_path[300];
@@ -124,14 +125,7 @@ static kiln_status run_saxpy(kiln_context *ctx)
 
 static audit_verify_result verify_log(void)
 {
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    memset(&r, 0, sizeof r);
-    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, NULL, 0, &r), KILN_OK);
-    free(paths);
-    return r;
+    return test_audit_verify(log_path, NULL, 0);
 }
 
 static char *read_log(void)
@@ -483,12 +477,7 @@ static void a_keyed_log_is_signed(void **state)
     kiln_context_destroy(ctx);
     audit_public_key pub;
     assert_int_equal(audit_key_load_public(public_path, &pub), KILN_OK);
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, &pub, 1, &r), KILN_OK);
-    free(paths);
+    audit_verify_result r = test_audit_verify(log_path, &pub, 1);
     assert_int_equal(r.verdict, AUDIT_VERIFY_OK);
     assert_true(r.is_signed);
     assert_true(r.signatures >= 1);

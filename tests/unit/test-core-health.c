@@ -16,6 +16,7 @@
 #include <kiln/kiln.h>
 
 #include "backends/fault/fault_plan.h"
+#include "test-fault-support.h"
 #include "core/health.h"
 
 #define MS 1000000ull
@@ -33,13 +34,6 @@ static struct {
     kiln_queue *q;
     kiln_buffer *buf;
 } env;
-
-static void plan(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
-}
 
 static uint64_t probes(void)
 {
@@ -61,7 +55,7 @@ static int setup(void **state)
     unsetenv("KILN_FAULT");
     test_now = 1000 * MS;
     health_set_clock(test_clock);
-    plan("none");
+    test_fault_plan("none");
     kiln_context_options o = {.size = sizeof o,
                               .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
                               .flags = KILN_CONTEXT_NO_DISK_CACHE};
@@ -76,7 +70,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    plan("none");
+    test_fault_plan("none");
     test_now += 10 * HEALTH_PROBE_MAX_NS;
     kiln_buffer_release(env.buf);
     kiln_queue_destroy(env.q);
@@ -89,7 +83,7 @@ static int teardown(void **state)
 /* Opens the breaker with a fault that keeps failing (the plan stays live). */
 static void fault_the_device(void)
 {
-    plan("calls=memory.fill;from=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;from=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(env.q, env.buf, 0, 7, 64), KILN_ERR_DEVICE_FAULT);
     /* The caller sees the adapter's detail. */
     assert_string_equal(kiln_last_error(), "injected fault: memory.fill call 1");
@@ -141,7 +135,7 @@ static void the_first_passing_probe_readmits_the_device_and_resets_the_interval(
     kiln_buffer *other = NULL;
     test_now += HEALTH_PROBE_FIRST_NS;
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &other), KILN_ERR_DEVICE_LOST);
-    plan("none"); /* the device recovers; the next probe is 20 ms after the last */
+    test_fault_plan("none"); /* the device recovers; the next probe is 20 ms after the last */
     test_now += HEALTH_PROBE_FIRST_NS;
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &other), KILN_ERR_DEVICE_LOST);
     assert_int_equal(health(), KILN_HEALTH_DEGRADED);
@@ -157,7 +151,7 @@ static void the_first_passing_probe_readmits_the_device_and_resets_the_interval(
     /* A new fault waits the first interval again, not the doubled one. */
     fault_the_device();
     test_now += HEALTH_PROBE_FIRST_NS;
-    plan("none");
+    test_fault_plan("none");
     assert_int_equal(kiln_buffer_create(env.dev, 64, 0, &other), KILN_OK);
     kiln_buffer_release(other);
 }
@@ -165,7 +159,7 @@ static void the_first_passing_probe_readmits_the_device_and_resets_the_interval(
 static void a_lost_device_stays_refused_while_its_probe_fails(void **state)
 {
     (void)state;
-    plan("calls=memory.fill,execution.health;from=1;status=device_lost");
+    test_fault_plan("calls=memory.fill,execution.health;from=1;status=device_lost");
     assert_int_equal(kiln_buffer_fill(env.q, env.buf, 0, 7, 64), KILN_ERR_DEVICE_LOST);
     assert_non_null(strstr(kiln_last_error(), "injected fault: memory.fill call"));
     kiln_buffer *other = NULL;

@@ -94,7 +94,7 @@ static void a_failed_zeroing_hands_out_nothing_and_is_recorded(void **state)
     kiln_context *ctx = open_fault_context(policy_path, log_path);
     kiln_session *alice = open_session(ctx, "alice", NULL, 0);
     kiln_buffer *b = NULL;
-    set_fault_plan("calls=memory.fill;count=1;status=device");
+    test_fault_plan("calls=memory.fill;count=1;status=device");
     assert_int_equal(kiln_buffer_create(view_of(alice), 4096, 0, &b), KILN_ERR_DEVICE);
     assert_null(b);
     assert_non_null(strstr(kiln_last_error(), "could not zero a new buffer of 4096 bytes"));

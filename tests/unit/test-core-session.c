@@ -19,7 +19,7 @@
 
 #include <kiln/kiln.h>
 
-#include "test-health-support.h"
+#include "test-fault-support.h"
 #include "test-session-support.h"
 
 /* A principal name one byte longer than the longest accepted (256). */
@@ -468,7 +468,7 @@ static void a_fault_through_one_view_is_seen_by_every_view(void **state)
     kiln_buffer *b = NULL;
     assert_int_equal(kiln_queue_create(view_of(alice), KILN_PRIORITY_NORMAL, &qa), KILN_OK);
     assert_int_equal(kiln_buffer_create(view_of(alice), 64, 0, &b), KILN_OK);
-    set_fault_plan("calls=memory.fill;from=1;status=device_fault");
+    test_fault_plan("calls=memory.fill;from=1;status=device_fault");
     assert_int_equal(kiln_buffer_fill(qa, b, 0, 1, 64), KILN_ERR_DEVICE_FAULT);
     kiln_device *own = NULL;
     kiln_device_info info;
@@ -480,7 +480,7 @@ static void a_fault_through_one_view_is_seen_by_every_view(void **state)
     assert_int_equal(kiln_queue_create(view_of(bob), KILN_PRIORITY_NORMAL, &qb), KILN_ERR_DEVICE_LOST);
     assert_non_null(strstr(kiln_last_error(), "is degraded after a fault"));
     assert_null(qb);
-    set_fault_plan("none");
+    test_fault_plan("none");
     assert_int_equal(kiln_queue_create(view_of(bob), KILN_PRIORITY_NORMAL, &qb), KILN_OK);
     assert_int_equal(kiln_device_get_info(view_of(alice), &info), KILN_OK);
     assert_int_equal(info.health, KILN_HEALTH_HEALTHY);

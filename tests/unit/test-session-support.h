@@ -14,7 +14,9 @@
 #include <kiln/kiln.h>
 
 #include "backends/fault/fault_plan.h"
+#include "test-fault-support.h"
 #include "govern/audit.h"
+#include "test-audit-support.h"
 #include "test-temp-dir.h"
 
 static char policy_path[TEST_TEMP_DIR_MAX + 32];
@@ -133,27 +135,13 @@ static inline int log_lines_with(const char *first, ...)
 
 static inline void assert_log_verifies(void)
 {
-    char **paths = NULL;
-    size_t n = 0;
-    audit_verify_result r;
-    memset(&r, 0, sizeof r);
-    assert_int_equal(audit_segments(log_path, &paths, &n), KILN_OK);
-    assert_int_equal(audit_verify_files((const char *const *)paths, n, NULL, 0, &r), KILN_OK);
-    free(paths);
-    assert_int_equal(r.verdict, AUDIT_VERIFY_OK);
-}
-
-static inline void set_fault_plan(const char *text)
-{
-    fault_plan p;
-    assert_int_equal(fault_plan_parse(text, &p), KILN_OK);
-    fault_plan_set(&p);
+    assert_int_equal(test_audit_verify(log_path, NULL, 0).verdict, AUDIT_VERIFY_OK);
 }
 
 /* A context on the fault adapter (wrapping the CPU's), governed or not. */
 static inline kiln_context *open_fault_context(const char *policy_file, const char *log)
 {
-    set_fault_plan("none");
+    test_fault_plan("none");
     kiln_context_options o = { .size = sizeof o, .backends = KILN_BACKEND_BIT(KILN_BACKEND_FAULT),
                                .policy = policy_file, .audit_log = log };
     kiln_context *ctx = NULL;
